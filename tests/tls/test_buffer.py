@@ -1,0 +1,233 @@
+import pytest
+
+from workbench.tls.buffer import Buffer
+from workbench.tls.errors import DecodeError, UsageError
+
+
+# ----- integers --------------------------------------------------------------------------
+
+def test_pull_integers_are_big_endian():
+    buf = Buffer(bytes.fromhex("01 0203 040506 0708090a"))
+    assert buf.pull_uint8() == 0x01
+    assert buf.pull_uint16() == 0x0203
+    assert buf.pull_uint24() == 0x040506
+    assert buf.pull_uint32() == 0x0708090A
+    assert buf.eof()
+
+
+def test_push_integers_are_big_endian():
+    buf = Buffer()
+    buf.push_uint8(0xFF)
+    buf.push_uint16(0xABCD)
+    buf.push_uint24(0x123456)
+    buf.push_uint32(0xDEADBEEF)
+    assert buf.data == bytes.fromhex("ff abcd 123456 deadbeef")
+
+
+@pytest.mark.parametrize("push, too_big", [
+    ("push_uint8", 0x100), ("push_uint16", 0x10000), ("push_uint24", 0x1000000), ("push_uint32", 0x100000000),
+])
+def test_push_out_of_range_is_a_usage_error(push, too_big):
+    buf = Buffer()
+    with pytest.raises(UsageError):
+        getattr(buf, push)(too_big)
+    with pytest.raises(UsageError):
+        getattr(buf, push)(-1)
+    assert buf.data == b""
+
+
+@pytest.mark.parametrize("pull, size", [
+    ("pull_uint8", 1), ("pull_uint16", 2), ("pull_uint24", 3), ("pull_uint32", 4),
+])
+def test_short_integer_read_raises_decode_error_with_offset(pull, size):
+    for available in range(size):
+        buf = Buffer(b"\x00" * (2 + available))
+        buf.pull_uint16()
+        with pytest.raises(DecodeError, match=f"offset 2.*needs {size} bytes, {available} left"):
+            getattr(buf, pull)()
+
+
+# ----- opaque vectors ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("length_size", [1, 2, 3])
+def test_opaque_round_trip(length_size):
+    value = bytes(range(200))
+    buf = Buffer()
+    buf.push_opaque(length_size, value)
+    assert buf.data == len(value).to_bytes(length_size, "big") + value
+    reader = Buffer(buf.data)
+    assert reader.pull_opaque(length_size) == value
+    assert reader.eof()
+
+
+@pytest.mark.parametrize("length_size", [1, 2, 3])
+def test_every_truncated_opaque_fails(length_size):
+    buf = Buffer()
+    buf.push_opaque(length_size, b"abcdef")
+    wire = buf.data
+    for cut in range(len(wire)):
+        with pytest.raises(DecodeError):
+            Buffer(wire[:cut]).pull_opaque(length_size)
+
+
+def test_opaque_too_long_for_its_prefix_is_a_usage_error():
+    with pytest.raises(UsageError, match="256 bytes"):
+        Buffer().push_opaque(1, bytes(256))
+    Buffer().push_opaque(1, bytes(255))
+
+
+def test_bad_length_size_is_a_usage_error():
+    with pytest.raises(UsageError):
+        Buffer().push_opaque(4, b"")
+    with pytest.raises(UsageError):
+        Buffer(b"\x00\x00\x00\x00").pull_opaque(4)
+    with pytest.raises(UsageError):
+        Buffer().push_block(0)
+
+
+def test_pull_bytes():
+    buf = Buffer(b"abcdef")
+    assert buf.pull_bytes(0) == b""
+    assert buf.pull_bytes(4) == b"abcd"
+    assert buf.remaining == 2
+    with pytest.raises(DecodeError):
+        buf.pull_bytes(3)
+    assert buf.tell() == 4   # a failed read does not move the position
+
+
+# ----- blocks -----------------------------------------------------------------------------
+
+def test_pull_block_yields_length_and_bounds_reads():
+    buf = Buffer(b"\x00\x02\xaa\xbb\xcc\xdd")
+    with buf.pull_block(2) as length:
+        assert length == 2
+        assert buf.remaining == 2
+        assert buf.pull_uint16() == 0xAABB
+        assert buf.eof()
+        with pytest.raises(DecodeError):
+            buf.pull_uint8()     # the outer data is out of reach inside the block
+    assert buf.remaining == 2
+    assert buf.pull_uint16() == 0xCCDD
+
+
+def test_pull_block_not_read_to_the_end_fails():
+    buf = Buffer(b"\x03\x01\x02\x03")
+    with pytest.raises(DecodeError, match="1 unread bytes"):
+        with buf.pull_block(1):
+            buf.pull_uint16()
+
+
+def test_pull_block_longer_than_the_data_fails_on_entry():
+    buf = Buffer(b"\x00\x05\x01\x02")
+    with pytest.raises(DecodeError, match="announces 5 bytes, only 2 left"):
+        with buf.pull_block(2):
+            pytest.fail("entered a block that does not fit")
+
+
+def test_nested_blocks_cannot_exceed_their_parent():
+    # outer block of 3 bytes holding an inner block that claims 4
+    buf = Buffer(b"\x03\x04\x01\x02\x03\x04")
+    with pytest.raises(DecodeError):
+        with buf.pull_block(1):
+            with buf.pull_block(1):
+                pass
+
+
+def test_exception_inside_pull_block_propagates_unchanged():
+    buf = Buffer(b"\x02\x01\x02\x09")
+    with pytest.raises(KeyError):
+        with buf.pull_block(1):
+            raise KeyError("mine")
+    # the outer bound is restored, so the rest of the input stays readable
+    buf.seek(3)
+    assert buf.pull_uint8() == 9
+
+
+def test_push_block_backfills_the_length_nested():
+    buf = Buffer()
+    with buf.push_block(2):
+        buf.push_uint8(7)
+        with buf.push_block(3):
+            buf.push_bytes(b"xyz")
+    assert buf.data == bytes.fromhex("0007 07 000003") + b"xyz"
+
+
+def test_push_block_overflow_is_a_usage_error():
+    buf = Buffer()
+    with pytest.raises(UsageError, match="256 bytes"):
+        with buf.push_block(1):
+            buf.push_bytes(bytes(256))
+
+
+# ----- lists ------------------------------------------------------------------------------
+
+def test_list_round_trip():
+    items = [b"h2", b"http/1.1", b""]
+    buf = Buffer()
+    buf.push_list(2, lambda b, item: b.push_opaque(1, item), items)
+    assert buf.data == bytes.fromhex("000d 02") + b"h2" + b"\x08http/1.1" + b"\x00"
+    assert Buffer(buf.data).pull_list(2, lambda b: b.pull_opaque(1)) == items
+
+
+def test_empty_list():
+    assert Buffer(b"\x00\x00").pull_list(2, Buffer.pull_uint16) == []
+
+
+def test_list_item_overrunning_the_list_fails():
+    # list of 3 bytes, items are uint16: the second item would cross the list end
+    with pytest.raises(DecodeError):
+        Buffer(b"\x00\x03\x00\x01\x00\x02").pull_list(2, Buffer.pull_uint16)
+
+
+def test_list_announcing_more_than_available_fails():
+    with pytest.raises(DecodeError, match="announces 8 bytes"):
+        Buffer(b"\x00\x08\x00\x01").pull_list(2, Buffer.pull_uint16)
+
+
+def test_uint16_tuple_round_trip_and_odd_length():
+    buf = Buffer()
+    buf.push_uint16_tuple(2, (0x1301, 0x1302, 0xC02B))
+    assert buf.data == bytes.fromhex("0006 1301 1302 c02b")
+    assert Buffer(buf.data).pull_uint16_tuple(2) == (0x1301, 0x1302, 0xC02B)
+    with pytest.raises(DecodeError, match="odd length"):
+        Buffer(b"\x03\x03\x04\x00").pull_uint16_tuple(1)
+    with pytest.raises(UsageError):
+        Buffer().push_uint16_tuple(2, (0x10000,))
+
+
+def test_uint8_tuple_round_trip():
+    buf = Buffer()
+    buf.push_uint8_tuple(1, (0, 1, 2))
+    assert buf.data == b"\x03\x00\x01\x02"
+    assert Buffer(buf.data).pull_uint8_tuple(1) == (0, 1, 2)
+    with pytest.raises(UsageError):
+        Buffer().push_uint8_tuple(1, (256,))
+
+
+# ----- position ---------------------------------------------------------------------------
+
+def test_tell_seek_remaining_eof():
+    buf = Buffer(b"\x01\x02\x03")
+    assert (buf.tell(), buf.remaining, buf.eof()) == (0, 3, False)
+    buf.pull_uint16()
+    assert (buf.tell(), buf.remaining) == (2, 1)
+    buf.seek(0)
+    assert buf.pull_uint8() == 1
+    with pytest.raises(UsageError):
+        buf.seek(4)
+    buf.seek(3)
+    assert buf.eof()
+
+
+def test_reading_a_bytearray_or_memoryview_gives_bytes():
+    for source in (bytearray(b"\x00\x02ab"), memoryview(b"\x00\x02ab")):
+        value = Buffer(source).pull_opaque(2)
+        assert value == b"ab" and type(value) is bytes
+
+
+def test_data_is_what_was_pushed():
+    buf = Buffer()
+    assert buf.data == b""
+    buf.push_bytes(b"ab")
+    buf.push_bytes(bytearray(b"cd"))
+    assert buf.data == b"abcd" and type(buf.data) is bytes

@@ -1,0 +1,278 @@
+"""Byte buffer for the TLS presentation language (RFC 8446 section 3).
+
+One class reads and writes, in the shape of aioquic's Buffer: fixed-size unsigned
+integers, opaque vectors with a 1-, 2- or 3-byte length prefix, and length-prefixed
+blocks as context managers. Reading is bounded by the innermost open block, so a
+field can never run past the vector that contains it.
+
+Every short or over-long read raises `DecodeError` with the offset and what was
+being read; a value that cannot be encoded raises `UsageError` (the caller's bug).
+This sits on the hot path of every handshake, hence the hand-inlined bounds checks.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Callable, Iterable, TypeVar
+
+from .errors import DecodeError, UsageError
+
+T = TypeVar("T")
+
+_LENGTH_SIZES = (1, 2, 3)
+_MAX_FOR_SIZE = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
+
+
+def _short_read(pos: int, need: int, end: int, what: str) -> DecodeError:
+    return DecodeError(f"short read at offset {pos}: {what} needs {need} bytes, {max(end - pos, 0)} left")
+
+
+def _check_length_size(length_size: int) -> None:
+    if length_size not in _LENGTH_SIZES:
+        raise UsageError(f"length prefix must be 1, 2 or 3 bytes, not {length_size!r}")
+
+
+class _PullBlock:
+    """`with buf.pull_block(n) as length:` restricts reads to the block, then checks it was read to the end."""
+
+    __slots__ = ("_buf", "_length_size", "_outer_end", "_block_end")
+
+    def __init__(self, buf: "Buffer", length_size: int):
+        self._buf = buf
+        self._length_size = length_size
+
+    def __enter__(self) -> int:
+        buf = self._buf
+        length = buf._pull_length(self._length_size)
+        start = buf._pos
+        if start + length > buf._end:
+            raise DecodeError(f"vector at offset {start - self._length_size} announces {length} bytes, "
+                              f"only {buf._end - start} left")
+        self._outer_end = buf._end
+        self._block_end = buf._end = start + length
+        return length
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        buf = self._buf
+        buf._end = self._outer_end
+        if exc_type is None and buf._pos != self._block_end:
+            raise DecodeError(f"vector ending at offset {self._block_end} has "
+                              f"{self._block_end - buf._pos} unread bytes")
+        return False
+
+
+class _PushBlock:
+    """`with buf.push_block(n):` reserves the length prefix and back-fills it on exit."""
+
+    __slots__ = ("_buf", "_length_size", "_start")
+
+    def __init__(self, buf: "Buffer", length_size: int):
+        self._buf = buf
+        self._length_size = length_size
+
+    def __enter__(self) -> None:
+        out = self._buf._out
+        self._start = len(out)
+        out += bytes(self._length_size)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            return False
+        out = self._buf._out
+        size = self._length_size
+        start = self._start
+        length = len(out) - start - size
+        if length > _MAX_FOR_SIZE[size]:
+            raise UsageError(f"vector of {length} bytes does not fit a {size}-byte length prefix")
+        out[start:start + size] = length.to_bytes(size, "big")
+        return False
+
+
+class Buffer:
+    """Reads `data` when given; otherwise collects what is pushed (both work on any instance)."""
+
+    __slots__ = ("_data", "_pos", "_end", "_out")
+
+    def __init__(self, data: bytes = b""):
+        self._data = bytes(data)
+        self._pos = 0
+        self._end = len(self._data)
+        self._out = bytearray()
+
+    # ----- state -----------------------------------------------------------------
+
+    @property
+    def data(self) -> bytes:
+        """The bytes pushed so far."""
+        return bytes(self._out)
+
+    @property
+    def remaining(self) -> int:
+        """Bytes left to read in the innermost open block (or the whole input)."""
+        return self._end - self._pos
+
+    def eof(self) -> bool:
+        return self._pos >= self._end
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int) -> None:
+        """Move the read position inside the innermost open block (for look-ahead)."""
+        if not 0 <= pos <= self._end:
+            raise UsageError(f"cannot seek to {pos}: outside 0..{self._end}")
+        self._pos = pos
+
+    # ----- pull ------------------------------------------------------------------
+
+    def pull_uint8(self) -> int:
+        pos = self._pos
+        if pos >= self._end:
+            raise _short_read(pos, 1, self._end, "uint8")
+        self._pos = pos + 1
+        return self._data[pos]
+
+    def pull_uint16(self) -> int:
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise _short_read(pos, 2, self._end, "uint16")
+        self._pos = pos + 2
+        d = self._data
+        return d[pos] << 8 | d[pos + 1]
+
+    def pull_uint24(self) -> int:
+        pos = self._pos
+        if pos + 3 > self._end:
+            raise _short_read(pos, 3, self._end, "uint24")
+        self._pos = pos + 3
+        d = self._data
+        return d[pos] << 16 | d[pos + 1] << 8 | d[pos + 2]
+
+    def pull_uint32(self) -> int:
+        pos = self._pos
+        end = pos + 4
+        if end > self._end:
+            raise _short_read(pos, 4, self._end, "uint32")
+        self._pos = end
+        return int.from_bytes(self._data[pos:end], "big")
+
+    def pull_bytes(self, n: int) -> bytes:
+        pos = self._pos
+        end = pos + n
+        if n < 0 or end > self._end:
+            raise _short_read(pos, n, self._end, "opaque")
+        self._pos = end
+        return self._data[pos:end]
+
+    def _pull_length(self, length_size: int) -> int:
+        if length_size == 2:
+            return self.pull_uint16()
+        if length_size == 1:
+            return self.pull_uint8()
+        if length_size == 3:
+            return self.pull_uint24()
+        _check_length_size(length_size)
+        raise AssertionError("unreachable")
+
+    def pull_opaque(self, length_size: int) -> bytes:
+        """An opaque vector `<0..2^(8*length_size)-1>`: its length prefix, then that many bytes."""
+        start = self._pos
+        length = self._pull_length(length_size)
+        pos = self._pos
+        end = pos + length
+        if end > self._end:
+            raise DecodeError(f"vector at offset {start} announces {length} bytes, only {self._end - pos} left")
+        self._pos = end
+        return self._data[pos:end]
+
+    def pull_block(self, length_size: int) -> _PullBlock:
+        """Context manager over a length-prefixed block; yields the block length."""
+        return _PullBlock(self, length_size)
+
+    def pull_list(self, length_size: int, pull_item: Callable[["Buffer"], T]) -> list[T]:
+        """Items pulled one after the other until the length-prefixed block is used up."""
+        start = self._pos
+        length = self._pull_length(length_size)
+        block_end = self._pos + length
+        outer_end = self._end
+        if block_end > outer_end:
+            raise DecodeError(f"list at offset {start} announces {length} bytes, only {outer_end - self._pos} left")
+        self._end = block_end
+        items = []
+        try:
+            while self._pos < block_end:
+                items.append(pull_item(self))
+        finally:
+            self._end = outer_end
+        return items
+
+    def pull_uint8_tuple(self, length_size: int) -> tuple[int, ...]:
+        """A length-prefixed vector of uint8 values (point formats, PSK modes)."""
+        return tuple(self.pull_opaque(length_size))
+
+    def pull_uint16_tuple(self, length_size: int) -> tuple[int, ...]:
+        """A length-prefixed vector of uint16 values (cipher suites, groups, schemes), in one unpack."""
+        start = self._pos
+        raw = self.pull_opaque(length_size)
+        if len(raw) & 1:
+            raise DecodeError(f"list of uint16 at offset {start} has an odd length {len(raw)}")
+        return struct.unpack(f">{len(raw) >> 1}H", raw)
+
+    # ----- push ------------------------------------------------------------------
+
+    def push_uint8(self, v: int) -> None:
+        try:
+            self._out.append(v)
+        except ValueError:
+            raise UsageError(f"{v!r} does not fit uint8") from None
+
+    def push_uint16(self, v: int) -> None:
+        try:
+            self._out += v.to_bytes(2, "big")
+        except OverflowError:
+            raise UsageError(f"{v!r} does not fit uint16") from None
+
+    def push_uint24(self, v: int) -> None:
+        try:
+            self._out += v.to_bytes(3, "big")
+        except OverflowError:
+            raise UsageError(f"{v!r} does not fit uint24") from None
+
+    def push_uint32(self, v: int) -> None:
+        try:
+            self._out += v.to_bytes(4, "big")
+        except OverflowError:
+            raise UsageError(f"{v!r} does not fit uint32") from None
+
+    def push_bytes(self, b: bytes) -> None:
+        self._out += b
+
+    def push_opaque(self, length_size: int, b: bytes) -> None:
+        _check_length_size(length_size)
+        n = len(b)
+        if n > _MAX_FOR_SIZE[length_size]:
+            raise UsageError(f"vector of {n} bytes does not fit a {length_size}-byte length prefix")
+        out = self._out
+        out += n.to_bytes(length_size, "big")
+        out += b
+
+    def push_block(self, length_size: int) -> _PushBlock:
+        """Context manager: what is pushed inside gets a `length_size`-byte length prefix."""
+        _check_length_size(length_size)
+        return _PushBlock(self, length_size)
+
+    def push_list(self, length_size: int, push_item: Callable[["Buffer", T], None], items: Iterable[T]) -> None:
+        with self.push_block(length_size):
+            for item in items:
+                push_item(self, item)
+
+    def push_uint8_tuple(self, length_size: int, values: Iterable[int]) -> None:
+        try:
+            self.push_opaque(length_size, bytes(values))
+        except ValueError:
+            raise UsageError(f"{values!r} are not all uint8") from None
+
+    def push_uint16_tuple(self, length_size: int, values: tuple[int, ...] | list[int]) -> None:
+        try:
+            self.push_opaque(length_size, struct.pack(f">{len(values)}H", *values))
+        except struct.error:
+            raise UsageError(f"{values!r} are not all uint16") from None

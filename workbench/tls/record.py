@@ -1,0 +1,109 @@
+"""Record framing (RFC 8446 5.1, RFC 5246 6.2): bytes from the transport in, whole records out.
+
+The framer knows headers and sizes only; protection, content rules (empty records,
+interleaving) and versions are the record layer's business. It is on the bulk-data path,
+so it slices whole records and never loops over bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .enums import ContentType
+from .errors import RecordOverflow, UnexpectedMessage, UsageError
+
+MAX_PLAINTEXT = 2 ** 14
+MAX_CIPHERTEXT_13 = 2 ** 14 + 256
+MAX_CIPHERTEXT_12 = 2 ** 14 + 2048
+RECORD_HEADER_SIZE = 5
+
+_FIRST_TYPE = ContentType.CHANGE_CIPHER_SPEC
+_LAST_TYPE = ContentType.HEARTBEAT
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    content_type: int
+    version: int
+    fragment: bytes
+
+    @property
+    def header(self) -> bytes:
+        """The 5-byte record header (also the TLS 1.3 AEAD additional data)."""
+        return bytes((self.content_type, self.version >> 8, self.version & 0xFF,
+                      len(self.fragment) >> 8, len(self.fragment) & 0xFF))
+
+
+def encode_record(content_type: int, fragment: bytes, version: int = 0x0303) -> bytes:
+    """Header + fragment. Splitting data to the record size limit is the caller's job."""
+    size = len(fragment)
+    if size > 0xFFFF:
+        raise UsageError(f"record fragment of {size} bytes does not fit the 16-bit length field")
+    return bytes((content_type, version >> 8, version & 0xFF, size >> 8, size & 0xFF)) + fragment
+
+
+class RecordFramer:
+    """Splits a byte stream into records.
+
+    `max_fragment` is the largest fragment accepted (the engine tightens it once the version
+    is known); a header announcing more raises RecordOverflow before the body arrives. A content
+    type outside 20..24 raises UnexpectedMessage as soon as its byte arrives: the stream is not TLS.
+    """
+
+    # Drop consumed bytes from the front of the accumulation buffer once this many have piled up.
+    _COMPACT_AT = 1 << 16
+
+    def __init__(self, max_fragment: int = MAX_CIPHERTEXT_12):
+        self.max_fragment = max_fragment
+        # While nothing is left over, `_data` is the caller's bytes object itself (no copy);
+        # once a record straddles two feeds it becomes a bytearray that accumulates.
+        self._data: bytes | bytearray = b""
+        self._pos = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes fed and not yet returned as records."""
+        return len(self._data) - self._pos
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        if self._pos >= len(self._data):
+            self._data = data if type(data) is bytes else bytes(data)
+            self._pos = 0
+            return
+        if type(self._data) is bytes:
+            self._data = bytearray(memoryview(self._data)[self._pos:])
+            self._pos = 0
+        elif self._pos >= self._COMPACT_AT:
+            del self._data[:self._pos]
+            self._pos = 0
+        self._data += data
+
+    def pop(self) -> Optional[Record]:
+        """The next whole record, or None until more bytes arrive."""
+        data = self._data
+        pos = self._pos
+        available = len(data) - pos
+        if available <= 0:
+            return None
+        content_type = data[pos]
+        if not _FIRST_TYPE <= content_type <= _LAST_TYPE:
+            raise UnexpectedMessage(f"record has content type {content_type}: not TLS",
+                                    expected="content type 20..24", received=str(content_type))
+        if available < RECORD_HEADER_SIZE:
+            return None
+        length = data[pos + 3] << 8 | data[pos + 4]
+        if length > self.max_fragment:
+            raise RecordOverflow(f"record announces {length} bytes, more than the limit of {self.max_fragment}",
+                                 expected=f"at most {self.max_fragment} bytes", received=f"{length} bytes")
+        end = pos + RECORD_HEADER_SIZE + length
+        if end > len(data):
+            return None
+        if type(data) is bytes:
+            fragment = data[pos + RECORD_HEADER_SIZE:end]
+        else:
+            with memoryview(data) as view:
+                fragment = bytes(view[pos + RECORD_HEADER_SIZE:end])
+        self._pos = end
+        return Record(content_type, data[pos + 1] << 8 | data[pos + 2], fragment)
