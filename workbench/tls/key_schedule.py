@@ -1,0 +1,361 @@
+"""Key derivation: the TLS 1.3 key schedule (RFC 8446 section 7) and the TLS 1.2 PRF
+(RFC 5246 section 5, extended master secret RFC 7627), plus the running handshake transcript.
+
+Every derived secret of a TLS 1.3 handshake is recorded as a `DerivedSecret` in
+`KeySchedule.derived`, in derivation order, so the engine can turn them into events and the
+key-schedule view can draw where each one came from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+from .cipher_suites import CipherSuiteInfo
+from .enums import HandshakeType
+from .errors import UsageError
+
+# --- HKDF (RFC 5869 via cryptography) and the TLS 1.3 labels -------------------------------------
+
+_LABEL_PREFIX = b"tls13 "
+
+# The handshake derives a dozen secrets per connection: keep hash instances and the constant
+# part of each HkdfLabel (length + label) instead of rebuilding them on every call.
+_HASH_INSTANCES: dict[type, hashes.HashAlgorithm] = {}
+_LABEL_HEADS: dict[tuple[bytes, int], bytes] = {}
+_LABEL_HEADS_LIMIT = 128              # exporter labels come from callers; do not grow without bound
+
+
+def _hash(hash_cls: type) -> hashes.HashAlgorithm:
+    instance = _HASH_INSTANCES.get(hash_cls)
+    if instance is None:
+        instance = _HASH_INSTANCES[hash_cls] = hash_cls()
+    return instance
+
+
+def hkdf_extract(hash_cls: type, salt: bytes, ikm: bytes) -> bytes:
+    """HKDF-Extract. An empty salt is the same as a string of zeros (HMAC pads the key with zeros)."""
+    return HKDF.extract(_hash(hash_cls), salt, ikm)
+
+
+def hkdf_expand_label(hash_cls: type, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
+    """HKDF-Expand-Label; `label` is given without the "tls13 " prefix."""
+    head = _LABEL_HEADS.get((label, length))
+    if head is None:
+        full_label = _LABEL_PREFIX + label
+        head = length.to_bytes(2, "big") + bytes((len(full_label),)) + full_label
+        if len(_LABEL_HEADS) < _LABEL_HEADS_LIMIT:
+            _LABEL_HEADS[label, length] = head
+    return HKDFExpand(_hash(hash_cls), length, head + bytes((len(context),)) + context).derive(secret)
+
+
+def derive_secret(hash_cls: type, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
+    """Derive-Secret, taking the transcript hash (not the messages) so callers hash once."""
+    return hkdf_expand_label(hash_cls, secret, label, transcript_hash, hash_cls.digest_size)
+
+
+def traffic_keys(suite: CipherSuiteInfo, secret: bytes) -> tuple[bytes, bytes]:
+    """The record protection (key, iv) of one traffic secret (RFC 8446 7.3)."""
+    return (hkdf_expand_label(suite.hash, secret, b"key", b"", suite.key_length),
+            hkdf_expand_label(suite.hash, secret, b"iv", b"", suite.iv_length))
+
+
+def next_traffic_secret(hash_cls: type, secret: bytes) -> bytes:
+    """application_traffic_secret_N+1 for a KeyUpdate (RFC 8446 7.2)."""
+    return hkdf_expand_label(hash_cls, secret, b"traffic upd", b"", hash_cls.digest_size)
+
+
+def finished_verify_data(hash_cls: type, base_key: bytes, transcript_hash: bytes) -> bytes:
+    """Finished.verify_data (RFC 8446 4.4.4); also the PSK binder when base_key is the binder key."""
+    finished_key = hkdf_expand_label(hash_cls, base_key, b"finished", b"", hash_cls.digest_size)
+    mac = hmac.HMAC(finished_key, _hash(hash_cls))
+    mac.update(transcript_hash)
+    return mac.finalize()
+
+
+def resumption_psk(hash_cls: type, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:
+    """The PSK a NewSessionTicket stands for (RFC 8446 4.6.1)."""
+    return hkdf_expand_label(hash_cls, resumption_master_secret, b"resumption", ticket_nonce,
+                             hash_cls.digest_size)
+
+
+def hash_of(hash_cls: type, data: bytes) -> bytes:
+    h = hashes.Hash(_hash(hash_cls))
+    h.update(data)
+    return h.finalize()
+
+
+_EMPTY_HASHES: dict[type, bytes] = {}
+
+
+def _empty_hash(hash_cls: type) -> bytes:
+    value = _EMPTY_HASHES.get(hash_cls)
+    if value is None:
+        value = _EMPTY_HASHES[hash_cls] = hash_of(hash_cls, b"")
+    return value
+
+
+# --- transcript ---------------------------------------------------------------------------------
+
+class Transcript:
+    """The running hash of the handshake messages.
+
+    The hash may be unknown until the ServerHello picks a suite: until `set_hash()` the raw
+    messages are buffered. Digests come from copies of the running hash object, so asking for
+    the hash after each message costs one finalize, never a rehash from the start.
+    """
+
+    __slots__ = ("hash", "_context", "_pending", "messages")
+
+    def __init__(self, hash_cls: type | None = None, *, keep_messages: bool = False):
+        self.hash: type | None = None
+        self._context: hashes.Hash | None = None
+        self._pending: list[bytes] = []
+        # The messages the hash covers, for display; None unless asked for (it costs memory).
+        self.messages: list[bytes] | None = [] if keep_messages else None
+        if hash_cls is not None:
+            self.set_hash(hash_cls)
+
+    def set_hash(self, hash_cls: type) -> None:
+        if self.hash is not None:
+            if self.hash is hash_cls:
+                return
+            raise UsageError(f"transcript hash already set to {self.hash.name}")
+        self.hash = hash_cls
+        self._context = hashes.Hash(_hash(hash_cls))
+        for message in self._pending:
+            self._context.update(message)
+        self._pending.clear()
+
+    def update(self, raw_handshake_message: bytes) -> None:
+        if self._context is not None:
+            self._context.update(raw_handshake_message)
+        else:
+            self._pending.append(raw_handshake_message)
+        if self.messages is not None:
+            self.messages.append(raw_handshake_message)
+
+    def _require_hash(self) -> hashes.Hash:
+        if self._context is None:
+            raise UsageError("the transcript hash is not known yet (set_hash() after the ServerHello)")
+        return self._context
+
+    def digest(self) -> bytes:
+        return self._require_hash().copy().finalize()
+
+    def digest_with(self, extra: bytes) -> bytes:
+        """The hash of everything so far plus `extra`, leaving the transcript unchanged
+        (the PSK binder covers a truncated ClientHello that is never added as such)."""
+        context = self._require_hash().copy()
+        context.update(extra)
+        return context.finalize()
+
+    def restart_after_hello_retry(self) -> None:
+        """Replace ClientHello1 by the synthetic message_hash message (RFC 8446 4.4.1).
+
+        Call it when the transcript holds ClientHello1 only, before adding the HelloRetryRequest.
+        """
+        digest = self.digest()
+        synthetic = bytes((HandshakeType.MESSAGE_HASH, 0, 0, len(digest))) + digest
+        self._context = hashes.Hash(_hash(self.hash))
+        self._context.update(synthetic)
+        if self.messages is not None:
+            self.messages[:] = [synthetic]
+
+
+# --- TLS 1.3 key schedule -----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DerivedSecret:
+    name: str
+    value: bytes
+    keylog_label: str | None
+    derived_from: tuple[str, ...] = ()
+
+
+class KeySchedule:
+    """The TLS 1.3 key schedule of one handshake, stage by stage (RFC 8446 7.1).
+
+    Stages in order: early() [binder_key(), client_early_traffic_secret()], handshake(),
+    master(), resumption_master_secret(); update_traffic_secret() ratchets after the handshake.
+    Each stage returns the secrets the engine needs and appends every secret it made to `derived`.
+    """
+
+    def __init__(self, suite: CipherSuiteInfo):
+        self.suite = suite
+        self.hash: type = suite.hash
+        self.hash_length: int = suite.hash_length
+        self.derived: list[DerivedSecret] = []
+        self._zeros = bytes(self.hash_length)
+        self._empty_hash = _empty_hash(self.hash)
+        self._early_secret: bytes | None = None
+        self._handshake_secret: bytes | None = None
+        self._master_secret: bytes | None = None
+        # Current application traffic secret and its generation, per direction (True = client).
+        self._application: dict[bool, tuple[bytes, int]] = {}
+
+    def _record(self, name: str, value: bytes, keylog_label: str | None = None,
+                derived_from: tuple[str, ...] = ()) -> bytes:
+        self.derived.append(DerivedSecret(name, value, keylog_label, derived_from))
+        return value
+
+    def _derive(self, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.hash, secret, label, transcript_hash)
+
+    # Early stage
+
+    def early(self, psk: bytes | None = None) -> bytes:
+        """The early secret: HKDF-Extract(0, PSK), with zeros for the PSK in a full handshake."""
+        if self._early_secret is not None:
+            raise UsageError("the early secret is already derived")
+        secret = hkdf_extract(self.hash, self._zeros, psk if psk is not None else self._zeros)
+        self._early_secret = self._record("early secret", secret, None, ("PSK",) if psk is not None else ())
+        return secret
+
+    def _require_early(self) -> bytes:
+        if self._early_secret is None:
+            raise UsageError("derive the early secret first")
+        return self._early_secret
+
+    def binder_key(self, resumption: bool = True) -> bytes:
+        """The binder key: "res binder" for a ticket PSK, "ext binder" for an external PSK."""
+        label, name = (b"res binder", "binder key (res)") if resumption else (b"ext binder", "binder key (ext)")
+        return self._record(name, self._derive(self._require_early(), label, self._empty_hash),
+                            None, ("early secret",))
+
+    def binder(self, binder_key: bytes, truncated_transcript_hash: bytes) -> bytes:
+        """The PSK binder value over the transcript up to the truncated ClientHello."""
+        return finished_verify_data(self.hash, binder_key, truncated_transcript_hash)
+
+    def client_early_traffic_secret(self, transcript_hash: bytes) -> bytes:
+        """client_early_traffic_secret (and the early exporter secret); transcript = ClientHello."""
+        early = self._require_early()
+        secret = self._record("c e traffic", self._derive(early, b"c e traffic", transcript_hash),
+                              "CLIENT_EARLY_TRAFFIC_SECRET", ("early secret", "ClientHello"))
+        self._record("e exp master", self._derive(early, b"e exp master", transcript_hash),
+                     "EARLY_EXPORTER_SECRET", ("early secret", "ClientHello"))
+        return secret
+
+    # Handshake stage
+
+    def handshake(self, shared_secret: bytes | None, transcript_hash: bytes) -> tuple[bytes, bytes]:
+        """(client, server) handshake traffic secrets; transcript = ClientHello..ServerHello.
+        shared_secret is the (EC)DHE output, None for psk_ke."""
+        if self._handshake_secret is not None:
+            raise UsageError("the handshake secret is already derived")
+        if self._early_secret is None:
+            self.early(None)
+        salt = self._derive(self._early_secret, b"derived", self._empty_hash)
+        ikm = shared_secret if shared_secret is not None else self._zeros
+        inputs = ("early secret", "(EC)DHE") if shared_secret is not None else ("early secret",)
+        secret = self._handshake_secret = self._record("handshake secret", hkdf_extract(self.hash, salt, ikm),
+                                                       None, inputs)
+        client = self._record("c hs traffic", self._derive(secret, b"c hs traffic", transcript_hash),
+                              "CLIENT_HANDSHAKE_TRAFFIC_SECRET", ("handshake secret", "ClientHello..ServerHello"))
+        server = self._record("s hs traffic", self._derive(secret, b"s hs traffic", transcript_hash),
+                              "SERVER_HANDSHAKE_TRAFFIC_SECRET", ("handshake secret", "ClientHello..ServerHello"))
+        return client, server
+
+    # Master stage
+
+    def master(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
+        """(client, server) application traffic secrets 0 and the exporter master secret;
+        transcript = ClientHello..server Finished."""
+        if self._handshake_secret is None:
+            raise UsageError("derive the handshake secret first")
+        if self._master_secret is not None:
+            raise UsageError("the master secret is already derived")
+        salt = self._derive(self._handshake_secret, b"derived", self._empty_hash)
+        secret = self._master_secret = self._record("master secret", hkdf_extract(self.hash, salt, self._zeros),
+                                                    None, ("handshake secret",))
+        context = ("master secret", "ClientHello..server Finished")
+        client = self._record("c ap traffic", self._derive(secret, b"c ap traffic", transcript_hash),
+                              "CLIENT_TRAFFIC_SECRET_0", context)
+        server = self._record("s ap traffic", self._derive(secret, b"s ap traffic", transcript_hash),
+                              "SERVER_TRAFFIC_SECRET_0", context)
+        self._record("exp master", self._derive(secret, b"exp master", transcript_hash), "EXPORTER_SECRET", context)
+        self._application = {True: (client, 0), False: (server, 0)}
+        return client, server
+
+    def _require_master(self) -> bytes:
+        if self._master_secret is None:
+            raise UsageError("derive the master secret first")
+        return self._master_secret
+
+    def resumption_master_secret(self, transcript_hash: bytes) -> bytes:
+        """transcript = ClientHello..client Finished."""
+        return self._record("res master", self._derive(self._require_master(), b"res master", transcript_hash),
+                            None, ("master secret", "ClientHello..client Finished"))
+
+    def exporter_master_secret(self) -> bytes | None:
+        return next((d.value for d in reversed(self.derived) if d.name == "exp master"), None)
+
+    def finished(self, base_key: bytes, transcript_hash: bytes) -> bytes:
+        """Finished.verify_data with base_key = the sender's handshake traffic secret."""
+        return finished_verify_data(self.hash, base_key, transcript_hash)
+
+    def update_traffic_secret(self, client: bool) -> bytes:
+        """KeyUpdate: the next application traffic secret of one direction ("c ap traffic N")."""
+        self._require_master()
+        current, generation = self._application[client]
+        following = next_traffic_secret(self.hash, current)
+        side = "c" if client else "s"
+        self._application[client] = (following, generation + 1)
+        # The key log format only names generation 0; readers ratchet the rest themselves.
+        return self._record(f"{side} ap traffic {generation + 1}", following, None,
+                            (f"{side} ap traffic" + (f" {generation}" if generation else ""),))
+
+    def application_generation(self, client: bool) -> int:
+        return self._application[client][1]
+
+
+# --- TLS 1.2 ------------------------------------------------------------------------------------
+
+def prf12(hash_cls: type, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
+    """The TLS 1.2 PRF: P_hash(secret, label + seed) (RFC 5246 section 5)."""
+    label_seed = label + seed
+    mac = hmac.HMAC(secret, _hash(hash_cls))
+    a_mac = mac.copy()
+    a_mac.update(label_seed)
+    a = a_mac.finalize()
+    out = bytearray()
+    while len(out) < length:
+        block = mac.copy()
+        block.update(a)
+        block.update(label_seed)
+        out += block.finalize()
+        if len(out) < length:
+            a_mac = mac.copy()
+            a_mac.update(a)
+            a = a_mac.finalize()
+    return bytes(out[:length])
+
+
+def master_secret12(hash_cls: type, pre_master: bytes, client_random: bytes, server_random: bytes) -> bytes:
+    return prf12(hash_cls, pre_master, b"master secret", client_random + server_random, 48)
+
+
+def extended_master_secret12(hash_cls: type, pre_master: bytes, session_hash: bytes) -> bytes:
+    """RFC 7627: session_hash is the handshake hash up to and including ClientKeyExchange."""
+    return prf12(hash_cls, pre_master, b"extended master secret", session_hash, 48)
+
+
+def derived_master_secret12(master_secret: bytes, extended: bool) -> DerivedSecret:
+    """The TLS 1.2 master secret as a DerivedSecret (key log line CLIENT_RANDOM)."""
+    inputs = ("pre-master secret", "session hash") if extended else ("pre-master secret", "randoms")
+    return DerivedSecret("master secret (1.2)", master_secret, "CLIENT_RANDOM", inputs)
+
+
+def key_block12(suite: CipherSuiteInfo, master_secret: bytes, client_random: bytes,
+                server_random: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """(client_write_key, server_write_key, client_write_iv, server_write_iv) for an AEAD suite
+    (no MAC keys; RFC 5246 6.3). Note the seed order: server_random first."""
+    k, i = suite.key_length, suite.iv_length
+    block = prf12(suite.hash, master_secret, b"key expansion", server_random + client_random, 2 * (k + i))
+    return block[:k], block[k:2 * k], block[2 * k:2 * k + i], block[2 * k + i:]
+
+
+def finished12(hash_cls: type, master_secret: bytes, label: bytes, handshake_hash: bytes) -> bytes:
+    """Finished.verify_data of TLS 1.2 (12 bytes); label b"client finished" or b"server finished"."""
+    return prf12(hash_cls, master_secret, label, handshake_hash, 12)

@@ -1,0 +1,108 @@
+"""Certificate chain and host name verification (cryptography.x509.verification, the webpki rules).
+
+Failures become the alert RFC 8446 6.2 asks for: unknown_ca, certificate_expired or
+bad_certificate, with a message that says what was wrong.
+
+With server_name None the chain, validity, key usage and serverAuth EKU are still checked, but
+not the name: the leaf is verified against a name taken from its own subjectAltName.
+"""
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timezone
+from typing import Sequence
+
+from cryptography import x509
+from cryptography.x509.verification import DNSName, IPAddress, PolicyBuilder, Store, VerificationError
+
+from .enums import AlertDescription
+from .errors import BadCertificate, ProtocolError, UsageError
+
+
+def _parse(chain_der: Sequence[bytes]) -> list[x509.Certificate]:
+    if not chain_der:
+        raise BadCertificate("the peer sent no certificate")
+    certificates = []
+    for index, der in enumerate(chain_der):
+        try:
+            certificates.append(x509.load_der_x509_certificate(bytes(der)))
+        except ValueError as exc:
+            raise BadCertificate(f"certificate {index} of the chain cannot be parsed: {exc}") from None
+    return certificates
+
+
+def _subject_for(server_name: str):
+    # Only names that look like an address are parsed as one (a failed parse costs an exception).
+    if ":" in server_name or server_name.replace(".", "").isdigit():
+        try:
+            return IPAddress(ipaddress.ip_address(server_name))
+        except ValueError:
+            pass
+    try:
+        return DNSName(server_name)
+    except ValueError:
+        raise UsageError(f"{server_name!r} is neither a DNS name nor an IP address") from None
+
+
+def _names_of(leaf: x509.Certificate) -> list[str]:
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(name) for name in san.get_values_for_type(x509.DNSName)] + \
+           [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+
+
+def _check_validity(leaf: x509.Certificate, moment: datetime) -> None:
+    """The leaf's own dates, checked first for a message that gives them."""
+    if moment < leaf.not_valid_before_utc:
+        raise ProtocolError(f"certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%S} UTC",
+                            alert=AlertDescription.certificate_expired)
+    if moment > leaf.not_valid_after_utc:
+        raise ProtocolError(f"certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC",
+                            alert=AlertDescription.certificate_expired)
+
+
+def _translate(error: VerificationError, leaf: x509.Certificate, server_name: str | None) -> ProtocolError:
+    message = str(error)
+    if "not valid at validation time" in message:
+        return ProtocolError(f"a certificate of the chain is outside its validity period: {message}",
+                             alert=AlertDescription.certificate_expired)
+    if "no matching subjectAltName" in message:
+        names = ", ".join(_names_of(leaf)) or "no name"
+        return ProtocolError(f"certificate is for {names}, not {server_name}", alert=AlertDescription.bad_certificate)
+    if "candidates exhausted" in message:
+        return ProtocolError(f"certificate issuer {leaf.issuer.rfc4514_string()} is not trusted: {message}",
+                             alert=AlertDescription.unknown_ca)
+    return BadCertificate(message)
+
+
+def verify_certificate_chain(chain_der: Sequence[bytes], *, trust_anchors: Sequence[x509.Certificate],
+                             server_name: str | None, now: datetime, for_server: bool = True) -> x509.Certificate:
+    """Verify a peer's chain (leaf first) and return the leaf.
+
+    for_server=True checks a server's certificate (serverAuth, name = server_name);
+    for_server=False checks a client certificate (clientAuth, no name).
+    """
+    if not trust_anchors:
+        raise UsageError("certificate verification needs at least one trust anchor")
+    certificates = _parse(chain_der)
+    leaf, intermediates = certificates[0], certificates[1:]
+    moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)   # naive means UTC
+    _check_validity(leaf, moment)
+    builder = PolicyBuilder().store(Store(list(trust_anchors))).time(moment)
+    if for_server:
+        if server_name is None:
+            names = _names_of(leaf)
+            if not names:
+                raise BadCertificate("leaf certificate has no subjectAltName")
+            # A wildcard name stands for any one label under it.
+            server_name = names[0].replace("*", "wildcard", 1) if names[0].startswith("*.") else names[0]
+        verifier = builder.build_server_verifier(_subject_for(server_name))
+    else:
+        verifier = builder.build_client_verifier()
+    try:
+        verifier.verify(leaf, intermediates)
+    except VerificationError as exc:
+        raise _translate(exc, leaf, server_name) from None
+    return leaf
