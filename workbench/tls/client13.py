@@ -1,0 +1,406 @@
+"""The TLS 1.3 client handshake (RFC 8446), one class per state.
+
+    start() -> ExpectServerHello --HRR--> ExpectServerHelloAfterRetry
+            -> ExpectEncryptedExtensions -> ExpectCertificateOrCertificateRequest [-> ExpectCertificate]
+            -> ExpectCertificateVerify -> ExpectFinished -> ExpectTraffic
+
+Randomness is drawn in a fixed order so that a trace can be reproduced by injecting its values:
+ClientHello.random (32 bytes), the key share private key(s), then the compatibility-mode
+legacy_session_id (32 bytes); after a HelloRetryRequest, the new key share.
+"""
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from .cipher_suites import suite_info
+from .config import ClientConfig
+from .enums import ExtensionType, HandshakeType, NamedGroup, PskKeyExchangeMode, name_of
+from .errors import (DecodeError, DecryptError, HandshakeFailure, IllegalParameter, MissingExtension,
+                     ProtocolVersionError, UnexpectedMessage, UsageError)
+from .events import HelloRetryRequested
+from .extensions import (ALPN, Cookie, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
+                         KeyShareServerHello, Padding, PskKeyExchangeModes, RecordSizeLimit, RenegotiationInfo,
+                         ServerName, SessionTicket, SignatureAlgorithms, SupportedGroups,
+                         SupportedVersionsClientHello, SupportedVersionsServerHello, extension_type)
+from .handshake13 import (ALLOWED_IN_ENCRYPTED_EXTENSIONS, ALLOWED_IN_HELLO_RETRY, ALLOWED_IN_SERVER_HELLO, TLS13,
+                          HandshakeState, certificate_message, check_certificate_entries, check_no_duplicates,
+                          check_response_extensions, choose_signature, peer_public_key, require_empty_context,
+                          sign_certificate_verify, verify_certificate_verify)
+from .key_exchange import SUPPORTED_GROUPS, KeyShare
+from .key_schedule import KeySchedule, Transcript
+from .messages import ClientHello, Finished, encode_handshake
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+HT = HandshakeType
+_PADDING_TARGET = 512          # RFC 7685 workaround: ClientHellos of 256..511 bytes are padded to 512
+
+
+class ClientHandshake:
+    """The data of one client handshake, shared by its states."""
+
+    def __init__(self, config: ClientConfig):
+        self.config = config
+        self.random = b""
+        self.session_id = b""
+        self.key_shares: dict[int, KeyShare] = {}
+        self.offered: set[int] = set()               # extension types in our ClientHello
+        self.transcript = Transcript()
+        self.suite = None
+        self.key_schedule: KeySchedule | None = None
+        self.client_hs = b""
+        self.server_hs = b""
+        self.certificate_request = None
+        self.retry_suite: int | None = None
+        self.retry_group: int | None = None
+
+
+def _draw(config: ClientConfig, n: int, what: str) -> bytes:
+    value = config.rng(n)
+    if not isinstance(value, (bytes, bytearray)) or len(value) != n:
+        raise UsageError(f"rng returned {len(value) if hasattr(value, '__len__') else value!r} bytes for {what}, "
+                         f"expected {n}")
+    return bytes(value)
+
+
+def build_client_hello(config: ClientConfig, hs: ClientHandshake, cookie: bytes | None = None) -> ClientHello:
+    """The ClientHello; extension order as in RFC 8448 (NSS), ALPN where NSS and OpenSSL put it."""
+    exts: list[Any] = []
+    if config.sni is not None:
+        exts.append(ServerName(config.sni))
+    if config.renegotiation_info:
+        exts.append(RenegotiationInfo(b""))
+    exts.append(SupportedGroups(config.supported_groups))
+    if config.session_ticket_extension:
+        exts.append(SessionTicket(b""))
+    if config.alpn_protocols:
+        exts.append(ALPN(config.alpn_protocols))
+    exts.append(KeyShareClientHello(tuple(KeyShareEntry(s.group, s.public_bytes) for s in hs.key_shares.values())))
+    exts.append(SupportedVersionsClientHello((TLS13,)))
+    exts.append(SignatureAlgorithms(config.signature_schemes))
+    if cookie is not None:
+        exts.append(Cookie(cookie))
+    exts.append(PskKeyExchangeModes((PskKeyExchangeMode.PSK_DHE_KE,)))
+    if config.record_size_limit is not None:
+        exts.append(RecordSizeLimit(config.record_size_limit))
+    hello = ClientHello(hs.random, hs.session_id, config.cipher_suites, tuple(exts))
+    if config.client_hello_padding:
+        size = len(encode_handshake(hello))
+        if 256 <= size < _PADDING_TARGET:
+            pad = _PADDING_TARGET - size
+            # An extension takes 4 bytes of header; keep at least one byte of body (as BoringSSL does).
+            pad = pad - 4 if pad >= 5 else 1
+            hello = ClientHello(hs.random, hs.session_id, config.cipher_suites, tuple(exts) + (Padding(pad),))
+    hs.offered = {extension_type(e) for e in hello.extensions}
+    return hello
+
+
+def start(conn: "Connection") -> HandshakeState:
+    """Draw the randomness, queue the first ClientHello, and wait for the ServerHello."""
+    config: ClientConfig = conn.config
+    hs = ClientHandshake(config)
+    conn.handshake = hs
+    hs.random = _draw(config, 32, "ClientHello.random")
+    hs.key_shares = {group: KeyShare.generate(group, config.rng) for group in config.key_share_groups}
+    if config.compatibility_mode:
+        hs.session_id = _draw(config, 32, "legacy_session_id")
+    conn.client_random = hs.random
+    hello = build_client_hello(config, hs)
+    hs.transcript.update(conn.send_handshake_message(hello))
+    conn.set_plaintext_record_version(0x0303)
+    conn.allow_change_cipher_spec(True)
+    return ExpectServerHello(hs)
+
+
+# --- ServerHello / HelloRetryRequest ------------------------------------------------------------
+
+def _check_server_hello_basics(hs: ClientHandshake, sh: Any, what: str) -> None:
+    versions = sh.get_extension(SupportedVersionsServerHello)
+    if versions is None:
+        # No supported_versions: the server picked TLS 1.2 or older, which this client does not speak.
+        raise ProtocolVersionError(f"{what} selects legacy version {sh.legacy_version:#06x}; only TLS 1.3 is offered",
+                                   expected="TLS 1.3 (supported_versions)", received=f"{sh.legacy_version:#06x}")
+    if versions.version != TLS13:
+        raise IllegalParameter(f"{what} selects version {versions.version:#06x}, which was not offered",
+                               expected="0x0304", received=f"{versions.version:#06x}")
+    if sh.legacy_session_id_echo != hs.session_id:
+        raise IllegalParameter(f"{what} legacy_session_id_echo does not match our session id",
+                               expected=hs.session_id.hex() or "empty", received=sh.legacy_session_id_echo.hex() or "empty")
+    if sh.cipher_suite not in hs.config.cipher_suites:
+        raise IllegalParameter(f"{what} selects cipher suite {sh.cipher_suite:#06x}, which was not offered",
+                               expected=", ".join(f"{c:#06x}" for c in hs.config.cipher_suites),
+                               received=f"{sh.cipher_suite:#06x}")
+    if sh.legacy_compression_method != 0:
+        raise IllegalParameter(f"{what} selects compression method {sh.legacy_compression_method}",
+                               expected="0", received=str(sh.legacy_compression_method))
+
+
+class ExpectServerHello(HandshakeState):
+    expected = (HT.SERVER_HELLO,)
+
+    def __init__(self, hs: ClientHandshake):
+        self.hs = hs
+
+    def handle(self, conn, sh, raw):
+        hs = self.hs
+        if sh.is_hello_retry_request:
+            _check_server_hello_basics(hs, sh, "HelloRetryRequest")
+            return self._hello_retry(conn, sh, raw)
+        _check_server_hello_basics(hs, sh, "ServerHello")
+        return _process_server_hello(conn, hs, sh, raw)
+
+    def _hello_retry(self, conn, hrr, raw):
+        hs = self.hs
+        config = hs.config
+        check_response_extensions(hrr.extensions, "HelloRetryRequest", ALLOWED_IN_HELLO_RETRY,
+                                  hs.offered | {ExtensionType.COOKIE})
+        key_share = hrr.get_extension(KeyShareHelloRetryRequest)
+        cookie = hrr.get_extension(Cookie)
+        if key_share is None and cookie is None:
+            raise IllegalParameter("HelloRetryRequest would not change the ClientHello (no key_share, no cookie)")
+        group = None
+        if key_share is not None:
+            group = key_share.selected_group
+            if group not in config.supported_groups:
+                raise IllegalParameter(f"HelloRetryRequest selects group {name_of(NamedGroup, group)}, "
+                                       f"which was not offered",
+                                       expected=", ".join(name_of(NamedGroup, g) for g in config.supported_groups),
+                                       received=name_of(NamedGroup, group))
+            if group in hs.key_shares:
+                raise IllegalParameter(f"HelloRetryRequest asks for group {name_of(NamedGroup, group)}, "
+                                       f"for which a key share was already sent")
+            if group not in SUPPORTED_GROUPS:
+                raise HandshakeFailure(f"HelloRetryRequest selects {name_of(NamedGroup, group)}, which this "
+                                       f"client advertised but cannot compute")
+        suite = suite_info(hrr.cipher_suite)
+        transcript = hs.transcript
+        transcript.set_hash(suite.hash)
+        transcript.restart_after_hello_retry()
+        transcript.update(raw)
+        hs.retry_suite = hrr.cipher_suite
+        hs.retry_group = group
+        conn.negotiated.hello_retry = True
+        conn.emit(HelloRetryRequested(group, cookie is not None))
+        if group is not None:
+            hs.key_shares = {group: KeyShare.generate(group, config.rng)}
+        if config.compatibility_mode:
+            conn.send_change_cipher_spec()     # before the second ClientHello (RFC 8446 D.4)
+        hello = build_client_hello(config, hs, cookie=cookie.cookie if cookie is not None else None)
+        transcript.update(conn.send_handshake_message(hello))
+        return ExpectServerHelloAfterRetry(hs)
+
+
+class ExpectServerHelloAfterRetry(HandshakeState):
+    expected = (HT.SERVER_HELLO,)
+
+    def __init__(self, hs: ClientHandshake):
+        self.hs = hs
+
+    def handle(self, conn, sh, raw):
+        hs = self.hs
+        if sh.is_hello_retry_request:
+            raise UnexpectedMessage("a second HelloRetryRequest", expected="ServerHello", received="HelloRetryRequest")
+        _check_server_hello_basics(hs, sh, "ServerHello")
+        if sh.cipher_suite != hs.retry_suite:
+            raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's",
+                                   expected=f"{hs.retry_suite:#06x}", received=f"{sh.cipher_suite:#06x}")
+        return _process_server_hello(conn, hs, sh, raw)
+
+
+def _process_server_hello(conn, hs: ClientHandshake, sh, raw) -> HandshakeState:
+    config = hs.config
+    check_response_extensions(sh.extensions, "ServerHello", ALLOWED_IN_SERVER_HELLO, hs.offered)
+    key_share = sh.get_extension(KeyShareServerHello)
+    if key_share is None:
+        raise MissingExtension("ServerHello has no key_share (this client offers no PSK)")
+    entry = key_share.share
+    if hs.retry_group is not None and entry.group != hs.retry_group:
+        raise IllegalParameter("ServerHello key share is not for the group the HelloRetryRequest selected",
+                               expected=name_of(NamedGroup, hs.retry_group), received=name_of(NamedGroup, entry.group))
+    share = hs.key_shares.get(entry.group)
+    if share is None:
+        raise IllegalParameter(f"ServerHello key share is for {name_of(NamedGroup, entry.group)}, "
+                               f"for which no share was sent",
+                               expected=", ".join(name_of(NamedGroup, g) for g in hs.key_shares),
+                               received=name_of(NamedGroup, entry.group))
+    shared_secret = share.exchange(entry.key_exchange)
+    suite = suite_info(sh.cipher_suite)
+    hs.suite = suite
+    transcript = hs.transcript
+    transcript.set_hash(suite.hash)
+    transcript.update(raw)
+    schedule = hs.key_schedule = KeySchedule(suite)
+    schedule.early(None)
+    hs.client_hs, hs.server_hs = schedule.handshake(shared_secret, transcript.digest())
+    conn.emit_secrets(schedule)
+    negotiated = conn.negotiated
+    negotiated.version = TLS13
+    negotiated.cipher_suite = suite.code
+    negotiated.group = entry.group
+    negotiated.server_name = config.server_name
+    conn.use_tls13_record_limits()
+    conn.install_read_keys(suite, hs.server_hs, "handshake")
+    if config.compatibility_mode:
+        conn.send_change_cipher_spec()         # before our first protected record (RFC 8446 D.4)
+    # From here our alerts are protected, so the server (already reading with these keys) can read them.
+    conn.install_write_keys(suite, hs.client_hs, "handshake")
+    return ExpectEncryptedExtensions(hs)
+
+
+# --- the server's encrypted flight ---------------------------------------------------------------
+
+class ExpectEncryptedExtensions(HandshakeState):
+    expected = (HT.ENCRYPTED_EXTENSIONS,)
+
+    def __init__(self, hs: ClientHandshake):
+        self.hs = hs
+
+    def handle(self, conn, ee, raw):
+        hs = self.hs
+        config = hs.config
+        check_response_extensions(ee.extensions, "EncryptedExtensions", ALLOWED_IN_ENCRYPTED_EXTENSIONS, hs.offered)
+        alpn = ee.get_extension(ALPN)
+        if alpn is not None:
+            if len(alpn.protocols) != 1:
+                raise IllegalParameter(f"server ALPN lists {len(alpn.protocols)} protocols", expected="exactly one",
+                                       received=str(len(alpn.protocols)))
+            chosen = alpn.protocols[0]
+            if chosen not in config.alpn_protocols:
+                raise IllegalParameter(f"server chose ALPN protocol {chosen!r}, which was not offered",
+                                       expected=", ".join(p.decode("latin-1") for p in config.alpn_protocols),
+                                       received=chosen.decode("latin-1"))
+            conn.negotiated.alpn = chosen
+        server_name = ee.get_extension(ServerName)
+        if server_name is not None and server_name.host_name is not None:
+            raise IllegalParameter("server's server_name acknowledgement must be empty",
+                                   expected="empty extension", received=server_name.host_name)
+        limit = ee.get_extension(RecordSizeLimit)
+        if limit is not None:
+            if limit.limit < 64:
+                raise IllegalParameter(f"record_size_limit {limit.limit} is below 64 (RFC 8449)",
+                                       expected=">= 64", received=str(limit.limit))
+            conn.set_peer_record_size_limit(limit.limit)
+            conn.set_own_record_size_limit(config.record_size_limit)
+        hs.transcript.update(raw)
+        return ExpectCertificateOrCertificateRequest(hs)
+
+
+def _handle_server_certificate(conn, hs: ClientHandshake, msg, raw) -> HandshakeState:
+    config = hs.config
+    require_empty_context(msg.certificate_request_context, "server Certificate")
+    if not msg.certificate_list:
+        raise DecodeError("server Certificate is empty (RFC 8446 4.4.2.4)", expected="a certificate chain",
+                          received="no certificates")
+    chain = check_certificate_entries(msg, "server Certificate")
+    public_key = peer_public_key(chain, verify=config.verify_peer, trust_anchors=config.trust_anchors,
+                                 server_name=config.server_name if config.check_hostname else None,
+                                 clock_seconds=config.clock(), for_server=True)
+    conn.negotiated.peer_certificates = chain
+    hs.transcript.update(raw)
+    return ExpectCertificateVerify(hs, public_key)
+
+
+class ExpectCertificateOrCertificateRequest(HandshakeState):
+    expected = (HT.CERTIFICATE_REQUEST, HT.CERTIFICATE)
+
+    def __init__(self, hs: ClientHandshake):
+        self.hs = hs
+
+    def handle(self, conn, msg, raw):
+        hs = self.hs
+        if raw[0] == HT.CERTIFICATE:
+            return _handle_server_certificate(conn, hs, msg, raw)
+        require_empty_context(msg.certificate_request_context, "CertificateRequest")
+        check_no_duplicates(msg.extensions, "CertificateRequest")
+        if msg.get_extension(SignatureAlgorithms) is None:
+            raise MissingExtension("CertificateRequest has no signature_algorithms")
+        hs.certificate_request = msg
+        hs.transcript.update(raw)
+        return ExpectCertificate(hs)
+
+
+class ExpectCertificate(HandshakeState):
+    expected = (HT.CERTIFICATE,)
+
+    def __init__(self, hs: ClientHandshake):
+        self.hs = hs
+
+    def handle(self, conn, msg, raw):
+        return _handle_server_certificate(conn, self.hs, msg, raw)
+
+
+class ExpectCertificateVerify(HandshakeState):
+    expected = (HT.CERTIFICATE_VERIFY,)
+
+    def __init__(self, hs: ClientHandshake, public_key: Any):
+        self.hs = hs
+        self.public_key = public_key
+
+    def handle(self, conn, cv, raw):
+        hs = self.hs
+        verify_certificate_verify(self.public_key, cv, hs.transcript.digest(), offered=hs.config.signature_schemes,
+                                  server=True, who="server")
+        conn.negotiated.signature_scheme = cv.algorithm
+        hs.transcript.update(raw)
+        return ExpectFinished(hs)
+
+
+class ExpectFinished(HandshakeState):
+    expected = (HT.FINISHED,)
+
+    def __init__(self, hs: ClientHandshake):
+        self.hs = hs
+
+    def handle(self, conn, fin, raw):
+        hs = self.hs
+        schedule = hs.key_schedule
+        transcript = hs.transcript
+        expected = schedule.finished(hs.server_hs, transcript.digest())
+        if not hmac.compare_digest(expected, fin.verify_data):
+            raise DecryptError("server Finished does not match the handshake", expected=expected.hex(),
+                               received=fin.verify_data.hex())
+        transcript.update(raw)
+        client_ap, server_ap = schedule.master(transcript.digest())
+        conn.emit_secrets(schedule)
+        conn.install_read_keys(hs.suite, server_ap, "application-0")
+        conn.allow_change_cipher_spec(False)
+        if hs.certificate_request is not None:
+            self._send_client_certificate(conn, hs)
+        finished = Finished(schedule.finished(hs.client_hs, transcript.digest()))
+        transcript.update(conn.send_handshake_message(finished))
+        conn.install_write_keys(hs.suite, client_ap, "application-0")
+        schedule.resumption_master_secret(transcript.digest())
+        conn.emit_secrets(schedule)
+        conn.complete_handshake()
+        return ExpectTraffic(hs)
+
+    @staticmethod
+    def _send_client_certificate(conn, hs: ClientHandshake) -> None:
+        config = hs.config
+        request = hs.certificate_request
+        peer_schemes = request.get_extension(SignatureAlgorithms).schemes
+        choice = None
+        if config.credential is not None:
+            choice = choose_signature((config.credential,), peer_schemes, config.signature_schemes)
+        transcript = hs.transcript
+        credential = choice[0] if choice else None
+        transcript.update(conn.send_handshake_message(
+            certificate_message(request.certificate_request_context, credential)))
+        if choice is not None:
+            credential, scheme = choice
+            cv = sign_certificate_verify(credential, scheme, transcript.digest(), server=False)
+            transcript.update(conn.send_handshake_message(cv))
+            conn.negotiated.client_certificate_scheme = scheme
+
+
+class ExpectTraffic(HandshakeState):
+    """After the handshake: NewSessionTicket is accepted (and shown as an event; resumption comes later)."""
+    expected = (HT.NEW_SESSION_TICKET,)
+
+    def __init__(self, hs: ClientHandshake):
+        self.hs = hs
+
+    def handle(self, conn, msg, raw):
+        return self

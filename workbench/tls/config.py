@@ -1,0 +1,253 @@
+"""Client and server configuration, validated on construction.
+
+A config is all a connection knows about its environment: what to offer, whom to trust,
+which certificate to present, and the two sources of non-determinism (rng and clock).
+Mistakes raise UsageError here, before any byte is sent.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from . import signatures
+from .cipher_suites import CIPHER_SUITES
+from .enums import NamedGroup, ProtocolVersion
+from .errors import UsageError
+from .key_exchange import SUPPORTED_GROUPS
+
+DEFAULT_CIPHER_SUITES = (0x1301, 0x1302, 0x1303)
+DEFAULT_GROUPS = (NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1)
+MAX_RECORD_SIZE_LIMIT_13 = 2**14 + 1     # RFC 8449: TLSInnerPlaintext incl. content type
+
+Padding = Callable[[int, int], int] | int
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A certificate chain (leaf first) with the leaf's private key and the 1.3 schemes it can sign with."""
+    chain: tuple[x509.Certificate, ...]
+    chain_der: tuple[bytes, ...]
+    private_key: Any
+    schemes: tuple[int, ...]
+
+
+def make_credential(chain: Sequence[x509.Certificate], private_key: Any, who: str) -> Credential:
+    chain = tuple(chain)
+    if not chain:
+        raise UsageError(f"{who}: the certificate chain is empty")
+    for cert in chain:
+        if not isinstance(cert, x509.Certificate):
+            raise UsageError(f"{who}: certificate chain entries must be cryptography x509.Certificate objects, "
+                             f"got {type(cert).__name__}")
+    if private_key is None:
+        raise UsageError(f"{who}: a certificate chain needs its private key")
+    try:
+        key_public = private_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    except AttributeError:
+        raise UsageError(f"{who}: private_key is not a private key object ({type(private_key).__name__})") from None
+    leaf_public = chain[0].public_key().public_bytes(serialization.Encoding.DER,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key_public != leaf_public:
+        raise UsageError(f"{who}: the private key does not match the leaf certificate's public key")
+    schemes = tuple(signatures.schemes_for_key(private_key))
+    if not schemes:
+        raise UsageError(f"{who}: no TLS 1.3 signature scheme can use a {type(private_key).__name__}")
+    chain_der = tuple(cert.public_bytes(serialization.Encoding.DER) for cert in chain)
+    return Credential(chain, chain_der, private_key, schemes)
+
+
+# --- field validators (shared by both configs) --------------------------------------------------------
+
+def _check_uint16_tuple(name: str, values: Any, *, allow_empty: bool = False) -> tuple[int, ...]:
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise UsageError(f"{name} must be a sequence of integers") from None
+    if not values and not allow_empty:
+        raise UsageError(f"{name} must not be empty")
+    for v in values:
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 0xFFFF:
+            raise UsageError(f"{name}: {v!r} is not a 16-bit code point")
+    if len(set(values)) != len(values):
+        raise UsageError(f"{name} lists a value twice: {values}")
+    return values
+
+
+def _check_cipher_suites(values: Any) -> tuple[int, ...]:
+    values = _check_uint16_tuple("cipher_suites", values)
+    for code in values:
+        info = CIPHER_SUITES.get(code)
+        if info is None:
+            raise UsageError(f"cipher_suites: 0x{code:04x} is not a cipher suite this engine implements")
+        if info.version != ProtocolVersion.TLS13:
+            raise UsageError(f"cipher_suites: {info.name} is a TLS 1.2 suite; only TLS 1.3 suites are supported")
+    return values
+
+
+def _check_alpn(values: Any) -> tuple[bytes, ...]:
+    if isinstance(values, (str, bytes)):
+        raise UsageError("alpn_protocols must be a sequence of protocol names, not a single name")
+    out = []
+    for p in values:
+        if isinstance(p, str):
+            p = p.encode("ascii", errors="strict") if p.isascii() else p.encode("utf-8")
+        if not isinstance(p, (bytes, bytearray)) or not 1 <= len(p) <= 255:
+            raise UsageError(f"alpn_protocols: {p!r} must be 1..255 bytes")
+        out.append(bytes(p))
+    if len(set(out)) != len(out):
+        raise UsageError(f"alpn_protocols lists a protocol twice: {out}")
+    return tuple(out)
+
+
+def _check_common(cfg: Any) -> None:
+    cfg.cipher_suites = _check_cipher_suites(cfg.cipher_suites)
+    cfg.supported_groups = _check_uint16_tuple("supported_groups", cfg.supported_groups)
+    if not any(g in SUPPORTED_GROUPS for g in cfg.supported_groups):
+        raise UsageError(f"supported_groups must include a group this engine can compute: "
+                         f"{[NamedGroup(g).name for g in SUPPORTED_GROUPS]}")
+    cfg.signature_schemes = _check_uint16_tuple("signature_schemes", cfg.signature_schemes)
+    cfg.alpn_protocols = _check_alpn(cfg.alpn_protocols)
+    limit = cfg.record_size_limit
+    if limit is not None and (not isinstance(limit, int) or not 64 <= limit <= 0xFFFF):
+        raise UsageError(f"record_size_limit must be None or 64..65535 (RFC 8449), got {limit!r}")
+    pad = cfg.padding
+    if not callable(pad) and (not isinstance(pad, int) or isinstance(pad, bool) or not 0 <= pad <= 2**14):
+        raise UsageError(f"padding must be a callable (content_type, length) -> int or an int 0..16384, got {pad!r}")
+    size = cfg.max_handshake_message_size
+    if not isinstance(size, int) or not 64 <= size <= 2**24 - 1:
+        raise UsageError(f"max_handshake_message_size must be 64..16777215, got {size!r}")
+    if not callable(cfg.rng):
+        raise UsageError("rng must be a callable (n) -> n random bytes")
+    if not callable(cfg.clock):
+        raise UsageError("clock must be a callable () -> seconds since the epoch")
+
+
+def _check_anchors(name: str, anchors: Any) -> tuple[x509.Certificate, ...]:
+    anchors = tuple(anchors)
+    for a in anchors:
+        if not isinstance(a, x509.Certificate):
+            raise UsageError(f"{name} entries must be x509.Certificate objects, got {type(a).__name__}")
+    return anchors
+
+
+def is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class ClientConfig:
+    server_name: str | None = None            # SNI (not sent for an IP address) and the name the certificate must match
+    alpn_protocols: tuple[bytes | str, ...] = ()
+    cipher_suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES
+    supported_groups: tuple[int, ...] = DEFAULT_GROUPS      # advertised; may list groups we cannot compute
+    key_share_groups: tuple[int, ...] | None = None         # shares in the first ClientHello; None: first computable group
+    signature_schemes: tuple[int, ...] = signatures.TLS13_SIGNATURE_SCHEMES
+    trust_anchors: tuple[x509.Certificate, ...] = ()
+    verify_peer: bool = True
+    check_hostname: bool = True
+    certificate_chain: tuple[x509.Certificate, ...] = ()    # for client authentication
+    private_key: Any = None
+    compatibility_mode: bool = False          # 32-byte legacy_session_id + change_cipher_spec (RFC 8446 D.4)
+    record_size_limit: int | None = None      # RFC 8449, sent when set
+    padding: Padding = 0                      # extra zero bytes per protected record: int or (content_type, length) -> n
+    max_handshake_message_size: int = 65536
+    renegotiation_info: bool = False          # empty renegotiation_info in the ClientHello (as in RFC 8448)
+    session_ticket_extension: bool = False    # empty session_ticket in the ClientHello (as in RFC 8448)
+    client_hello_padding: bool = False        # RFC 7685 padding to 512 bytes when the ClientHello is 256..511 bytes
+    rng: Callable[[int], bytes] = os.urandom
+    clock: Callable[[], float] = time.time
+    credential: Credential | None = field(init=False, default=None, repr=False)
+    _sni: str | None = field(init=False, default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if self.server_name is not None:
+            if not isinstance(self.server_name, str) or not self.server_name or not self.server_name.isascii() \
+                    or len(self.server_name) > 253:
+                raise UsageError(f"server_name must be an ASCII host name or IP address, got {self.server_name!r}")
+            self.server_name = self.server_name.rstrip(".").lower()
+            # RFC 6066 section 3: SNI carries host names only, never an IP address literal.
+            self._sni = None if is_ip_address(self.server_name) else self.server_name
+        if self.key_share_groups is None:
+            self.key_share_groups = tuple(g for g in self.supported_groups if g in SUPPORTED_GROUPS)[:1]
+        else:
+            self.key_share_groups = _check_uint16_tuple("key_share_groups", self.key_share_groups, allow_empty=True)
+            for g in self.key_share_groups:
+                if g not in SUPPORTED_GROUPS:
+                    raise UsageError(f"key_share_groups: cannot compute a key share for group 0x{g:04x}")
+                if g not in self.supported_groups:
+                    raise UsageError(f"key_share_groups: 0x{g:04x} is not in supported_groups (RFC 8446 4.2.8)")
+        self.trust_anchors = _check_anchors("trust_anchors", self.trust_anchors)
+        if self.verify_peer and not self.trust_anchors:
+            raise UsageError("verify_peer=True needs trust_anchors (or set verify_peer=False)")
+        if self.verify_peer and self.check_hostname and self.server_name is None:
+            raise UsageError("check_hostname=True needs server_name (or set check_hostname=False)")
+        if self.certificate_chain or self.private_key is not None:
+            self.credential = make_credential(self.certificate_chain, self.private_key, "client certificate")
+            self.certificate_chain = self.credential.chain
+
+    @property
+    def sni(self) -> str | None:
+        """The host name sent in server_name: none for an IP address (RFC 6066 section 3)."""
+        return self._sni
+
+
+@dataclass
+class ServerConfig:
+    certificate_chain: tuple[x509.Certificate, ...] = ()
+    private_key: Any = None
+    certificates: tuple[tuple[tuple[x509.Certificate, ...], Any], ...] = ()   # more (chain, key) pairs
+    alpn_protocols: tuple[bytes | str, ...] = ()       # server preference order
+    cipher_suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES      # server preference order
+    supported_groups: tuple[int, ...] = DEFAULT_GROUPS         # preference order; HelloRetryRequest when needed
+    signature_schemes: tuple[int, ...] = signatures.TLS13_SIGNATURE_SCHEMES
+    request_client_certificate: bool = False
+    require_client_certificate: bool = False
+    client_trust_anchors: tuple[x509.Certificate, ...] = ()
+    verify_client_certificate: bool = True     # verify a client chain against client_trust_anchors
+    hello_retry_cookie: bool = True            # cookie in HelloRetryRequest: HMAC over the ClientHello1 hash
+    send_supported_groups_in_ee: bool = True   # as in RFC 8448
+    record_size_limit: int | None = None
+    padding: Padding = 0
+    max_handshake_message_size: int = 65536
+    rng: Callable[[int], bytes] = os.urandom
+    clock: Callable[[], float] = time.time
+    credentials: tuple[Credential, ...] = field(init=False, default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        creds = []
+        if self.certificate_chain or self.private_key is not None:
+            creds.append(make_credential(self.certificate_chain, self.private_key, "server certificate"))
+            self.certificate_chain = creds[0].chain
+        for i, pair in enumerate(self.certificates):
+            try:
+                chain, key = pair
+            except (TypeError, ValueError):
+                raise UsageError(f"certificates[{i}] must be a (chain, private_key) pair") from None
+            creds.append(make_credential(chain, key, f"certificates[{i}]"))
+        if not creds:
+            raise UsageError("a server needs a certificate chain and private key")
+        self.credentials = tuple(creds)
+        self.client_trust_anchors = _check_anchors("client_trust_anchors", self.client_trust_anchors)
+        if self.require_client_certificate:
+            self.request_client_certificate = True
+        if self.request_client_certificate and self.verify_client_certificate and not self.client_trust_anchors:
+            raise UsageError("requesting a client certificate with verify_client_certificate=True needs "
+                             "client_trust_anchors")
+
+    @property
+    def computable_groups(self) -> tuple[int, ...]:
+        """supported_groups this engine can do key exchange with, in preference order."""
+        return tuple(g for g in self.supported_groups if g in SUPPORTED_GROUPS)

@@ -1,0 +1,265 @@
+"""Events: one frozen dataclass per thing a person may want to see.
+
+The connection appends events as they happen; the UI, the key log and the
+timeline are all built from this one stream. Events keep raw bytes and parsed
+objects only; every readable rendering is built on demand by `to_dict()`, so
+producing events costs little on the hot path.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import MISSING, dataclass
+from typing import Any, ClassVar
+
+from .enums import (AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, NamedGroup,
+                    ProtocolVersion, PskKeyExchangeMode, SignatureScheme, name_of)
+
+# Field names whose integer values are code points: to_dict() shows them by name.
+_CODE_POINT_FIELDS: dict[str, type[enum.IntEnum]] = {
+    "cipher_suite": CipherSuite,
+    "cipher_suites": CipherSuite,
+    "group": NamedGroup,
+    "groups": NamedGroup,
+    "selected_group": NamedGroup,
+    "named_group": NamedGroup,
+    "signature_scheme": SignatureScheme,
+    "algorithm": SignatureScheme,
+    "schemes": SignatureScheme,
+    "content_type": ContentType,
+    "inner_type": ContentType,
+    "version": ProtocolVersion,
+    "versions": ProtocolVersion,
+    "legacy_version": ProtocolVersion,
+    "level": AlertLevel,
+    "description": AlertDescription,
+    "modes": PskKeyExchangeMode,
+}
+
+
+def _code_point(enum_cls: type[enum.IntEnum], value: int) -> str:
+    return name_of(enum_cls, value)
+
+
+def to_jsonable(value: Any, field_name: str | None = None) -> Any:
+    """A JSON-able rendering: bytes as hex, enums and known code points as names,
+    dataclasses (messages, extensions) as dicts carrying their class name."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
+        return value
+    if isinstance(value, int):
+        enum_cls = _CODE_POINT_FIELDS.get(field_name) if field_name else None
+        return _code_point(enum_cls, value) if enum_cls is not None else value
+    if isinstance(value, (tuple, list)):
+        return [to_jsonable(item, field_name) for item in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v, k) for k, v in value.items()}
+    if isinstance(value, BaseException):
+        return {"type": type(value).__name__, "message": str(value),
+                "alert": to_jsonable(getattr(value, "alert", None)),
+                "expected": getattr(value, "expected", None), "received": getattr(value, "received", None)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {"type": type(value).__name__}
+        msg_type = getattr(type(value), "TYPE", None)
+        if isinstance(msg_type, HandshakeType):
+            out["handshake_type"] = msg_type.name
+        for f in dataclasses.fields(value):
+            out[f.name] = to_jsonable(getattr(value, f.name), f.name)
+        return out
+    return repr(value)
+
+
+def _fast_init(cls: type) -> type:
+    """Give a frozen slotted dataclass an __init__ that stores through the slot descriptors.
+
+    The generated frozen __init__ goes through object.__setattr__ for every field, which is
+    about twice as slow; events are made for every record, so this is on the bulk data path.
+    Instances stay frozen: assignment after construction still raises FrozenInstanceError.
+    """
+    fields = dataclasses.fields(cls)
+    namespace: dict[str, Any] = {}
+    params, body = [], []
+    for f in fields:
+        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        if f.default is not MISSING:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        else:
+            params.append(f.name)
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
+    exec(source, namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init
+    return cls
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event. `kind` names the event family for filtering."""
+    kind: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "event": type(self).__name__}
+        for f in dataclasses.fields(self):
+            out[f.name] = to_jsonable(getattr(self, f.name), f.name)
+        return out
+
+
+# --- handshake messages -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class HandshakeMessageSent(Event):
+    """A handshake message we sent: the parsed message, its exact bytes, the epoch protecting it."""
+    kind: ClassVar[str] = "handshake_message"
+    message: Any
+    raw: bytes
+    epoch: str
+
+    @property
+    def handshake_type(self) -> int:
+        return self.raw[0]
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeMessageReceived(Event):
+    """A handshake message the peer sent, reassembled from its records."""
+    kind: ClassVar[str] = "handshake_message"
+    message: Any
+    raw: bytes
+    epoch: str
+
+    @property
+    def handshake_type(self) -> int:
+        return self.raw[0]
+
+
+@dataclass(frozen=True, slots=True)
+class HelloRetryRequested(Event):
+    """A HelloRetryRequest was sent (server) or received (client)."""
+    kind: ClassVar[str] = "hello_retry"
+    selected_group: int | None
+    cookie: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeComplete(Event):
+    """Both Finished messages verified (client: its own Finished is queued)."""
+    kind: ClassVar[str] = "handshake_complete"
+    version: int
+    cipher_suite: int
+    group: int | None
+    signature_scheme: int | None
+    alpn: bytes | None
+    server_name: str | None
+    resumed: bool
+    peer_certificates: tuple[bytes, ...]
+
+
+# --- secrets and keys ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SecretDerived(Event):
+    """A secret of the key schedule. `keylog_label` is its NSS key log label, if it has one."""
+    kind: ClassVar[str] = "secret"
+    name: str
+    value: bytes
+    keylog_label: str | None
+    client_random: bytes
+    derived_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KeysInstalled(Event):
+    """A new record protection for one direction ("read" or "write") is in force from now on."""
+    kind: ClassVar[str] = "keys"
+    direction: str
+    epoch: str
+    cipher_suite: int | None
+    generation: int
+
+
+# --- records ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RecordSent(Event):
+    """One record on the wire. `length` is the fragment length (as in the header);
+    `inner_type` is the TLSInnerPlaintext type of a protected record, None otherwise;
+    `sequence` is the record sequence number in its epoch (None for a 1.3 change_cipher_spec)."""
+    kind: ClassVar[str] = "record"
+    content_type: int
+    inner_type: int | None
+    length: int
+    epoch: str
+    sequence: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReceived(Event):
+    kind: ClassVar[str] = "record"
+    content_type: int
+    inner_type: int | None
+    length: int
+    epoch: str
+    sequence: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeCipherSpecSent(Event):
+    """The dummy change_cipher_spec of TLS 1.3 middlebox compatibility mode."""
+    kind: ClassVar[str] = "change_cipher_spec"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeCipherSpecReceived(Event):
+    kind: ClassVar[str] = "change_cipher_spec"
+
+
+# --- alerts, data, end --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AlertSent(Event):
+    kind: ClassVar[str] = "alert"
+    level: int
+    description: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertReceived(Event):
+    kind: ClassVar[str] = "alert"
+    level: int
+    description: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationData(Event):
+    """Application data received from the peer (one event per record)."""
+    kind: ClassVar[str] = "application_data"
+    data: bytes
+    epoch: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed(Event):
+    """The connection is over for us: close_notify sent or received, or a fatal error.
+    `error` is the ProtocolError we raised when the peer broke the protocol."""
+    kind: ClassVar[str] = "closed"
+    reason: str
+    by_peer: bool
+    error: Exception | None = None
+
+
+ALL_EVENT_TYPES: tuple[type[Event], ...] = (
+    HandshakeMessageSent, HandshakeMessageReceived, HelloRetryRequested, HandshakeComplete,
+    SecretDerived, KeysInstalled, RecordSent, RecordReceived, ChangeCipherSpecSent, ChangeCipherSpecReceived,
+    AlertSent, AlertReceived, ApplicationData, ConnectionClosed,
+)
+
+for _cls in ALL_EVENT_TYPES:
+    _fast_init(_cls)
+del _cls

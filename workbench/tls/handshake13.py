@@ -1,0 +1,179 @@
+"""What the TLS 1.3 client and server state machines share.
+
+- `HandshakeState`: the base of every state class (one class per state, rustls style). A state
+  names the handshake types it accepts in `expected`; the connection refuses anything else with
+  an unexpected_message that says what was expected and what arrived.
+- Extension rules of RFC 8446 4.2: no duplicates, a response only to what was offered, and each
+  extension only in the messages that may carry it.
+- The certificate side of authentication, used by both roles: building Certificate and
+  CertificateVerify, checking a peer's chain and its CertificateVerify.
+"""
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
+
+from cryptography import x509
+
+from . import signatures
+from .config import Credential
+from .enums import ExtensionType, HandshakeType, SignatureScheme, name_of
+from .errors import BadCertificate, IllegalParameter, UnexpectedMessage, UnsupportedExtension
+from .extensions import extension_type
+from .messages import Certificate, CertificateEntry, CertificateVerify, ServerHello
+from .verify import verify_certificate_chain
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+TLS13 = 0x0304
+E = ExtensionType
+
+# RFC 8446 4.2 (and RFC 8449 for record_size_limit): which extensions each message may carry.
+ALLOWED_IN_SERVER_HELLO = frozenset({E.KEY_SHARE, E.PRE_SHARED_KEY, E.SUPPORTED_VERSIONS})
+ALLOWED_IN_HELLO_RETRY = frozenset({E.KEY_SHARE, E.COOKIE, E.SUPPORTED_VERSIONS})
+ALLOWED_IN_ENCRYPTED_EXTENSIONS = frozenset({
+    E.SERVER_NAME, E.MAX_FRAGMENT_LENGTH, E.SUPPORTED_GROUPS, E.USE_SRTP, E.HEARTBEAT,
+    E.APPLICATION_LAYER_PROTOCOL_NEGOTIATION, E.CLIENT_CERTIFICATE_TYPE, E.SERVER_CERTIFICATE_TYPE,
+    E.EARLY_DATA, E.RECORD_SIZE_LIMIT,
+})
+ALLOWED_IN_CERTIFICATE = frozenset({E.STATUS_REQUEST, E.SIGNED_CERTIFICATE_TIMESTAMP})
+
+
+def message_name(msg_type: int, message: Any = None) -> str:
+    """A readable name for a handshake message; a ServerHello carrying the HRR random is "HelloRetryRequest"."""
+    if isinstance(message, ServerHello) and message.is_hello_retry_request:
+        return "HelloRetryRequest"
+    try:
+        return "".join(part.capitalize() for part in HandshakeType(msg_type).name.split("_"))
+    except ValueError:
+        return f"handshake type {msg_type}"
+
+
+class HandshakeState:
+    """One state of a handshake. `handle` processes one accepted message and returns the next state."""
+
+    expected: ClassVar[tuple[int, ...]] = ()
+
+    def handle(self, conn: "Connection", message: Any, raw: bytes) -> "HandshakeState":
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def expected_names(self) -> str:
+        if not self.expected:
+            return "no handshake message"
+        return " or ".join(message_name(t) for t in self.expected)
+
+    def unexpected(self, msg_type: int, message: Any = None, why: str | None = None) -> UnexpectedMessage:
+        received = message_name(msg_type, message)
+        return UnexpectedMessage(why or f"{received} is not acceptable in state {self.name}",
+                                 expected=self.expected_names(), received=received)
+
+    def __repr__(self) -> str:
+        return f"<{self.name} expecting {self.expected_names()}>"
+
+
+# --- extension rules ------------------------------------------------------------------------------
+
+def ext_name(ext_type: int) -> str:
+    return name_of(ExtensionType, ext_type)
+
+
+def check_no_duplicates(extensions: Iterable[Any], where: str) -> None:
+    """RFC 8446 4.2: at most one extension of each type in a block."""
+    seen: set[int] = set()
+    for ext in extensions:
+        t = extension_type(ext)
+        if t in seen:
+            raise IllegalParameter(f"{where} carries the {ext_name(t)} extension twice")
+        seen.add(t)
+
+
+def check_response_extensions(extensions: Iterable[Any], where: str, allowed: frozenset[int],
+                              offered: set[int] | frozenset[int]) -> None:
+    """Extensions in a response: only what was offered (unsupported_extension), and only those
+    the message may carry (illegal_parameter)."""
+    check_no_duplicates(extensions, where)
+    for ext in extensions:
+        t = extension_type(ext)
+        if t not in offered:
+            raise UnsupportedExtension(f"{where} carries {ext_name(t)}, which was not offered",
+                                       expected=", ".join(ext_name(o) for o in sorted(offered)) or "none",
+                                       received=ext_name(t))
+        if t not in allowed:
+            raise IllegalParameter(f"{where} must not carry the {ext_name(t)} extension")
+
+
+# --- certificates and CertificateVerify -----------------------------------------------------------
+
+def choose_signature(credentials: Sequence[Credential], peer_schemes: Sequence[int],
+                     own_schemes: Sequence[int]) -> tuple[Credential, int] | None:
+    """The first scheme in the peer's preference order that we allow and one of our keys can
+    sign with; the credential is the first that fits it."""
+    own = set(own_schemes)
+    for scheme in peer_schemes:
+        if scheme not in own:
+            continue
+        for cred in credentials:
+            if scheme in cred.schemes:
+                return cred, scheme
+    return None
+
+
+def certificate_message(context: bytes, credential: Credential | None) -> Certificate:
+    entries = () if credential is None else tuple(CertificateEntry(der) for der in credential.chain_der)
+    return Certificate(context, entries)
+
+
+def sign_certificate_verify(credential: Credential, scheme: int, transcript_hash: bytes,
+                            server: bool) -> CertificateVerify:
+    content = signatures.certificate_verify_content(transcript_hash, server)
+    return CertificateVerify(scheme, signatures.sign(credential.private_key, scheme, content))
+
+
+def check_certificate_entries(msg: Certificate, where: str) -> tuple[bytes, ...]:
+    """The DER chain of a Certificate message; we request no per-certificate extensions."""
+    for entry in msg.certificate_list:
+        for ext in entry.extensions:
+            t = extension_type(ext)
+            raise UnsupportedExtension(f"{where} entry carries {ext_name(t)}, which was not requested",
+                                       expected="no certificate extensions", received=ext_name(t))
+    return tuple(entry.cert_data for entry in msg.certificate_list)
+
+
+def peer_public_key(chain_der: Sequence[bytes], *, verify: bool, trust_anchors: Sequence[x509.Certificate],
+                    server_name: str | None, clock_seconds: float, for_server: bool):
+    """Check a peer's chain (when `verify`) and return the leaf's public key."""
+    if verify:
+        now = datetime.datetime.fromtimestamp(clock_seconds, tz=datetime.timezone.utc)
+        leaf = verify_certificate_chain(chain_der, trust_anchors=trust_anchors, server_name=server_name,
+                                        now=now, for_server=for_server)
+    else:
+        try:
+            leaf = x509.load_der_x509_certificate(chain_der[0])
+        except ValueError as exc:
+            raise BadCertificate(f"peer certificate is not valid DER: {exc}") from None
+    try:
+        return leaf.public_key()
+    except (ValueError, TypeError) as exc:
+        raise BadCertificate(f"peer certificate's public key is unusable: {exc}") from None
+
+
+def verify_certificate_verify(public_key: Any, cv: CertificateVerify, transcript_hash: bytes, *,
+                              offered: Sequence[int], server: bool, who: str) -> None:
+    """The peer's CertificateVerify: a scheme we offered, fitting the key, and a good signature."""
+    if cv.algorithm not in offered:
+        raise IllegalParameter(f"{who} signed with {name_of(SignatureScheme, cv.algorithm)}, which was not offered",
+                               expected=", ".join(name_of(SignatureScheme, s) for s in offered),
+                               received=name_of(SignatureScheme, cv.algorithm))
+    content = signatures.certificate_verify_content(transcript_hash, server)
+    signatures.verify(public_key, cv.algorithm, cv.signature, content)
+
+
+def require_empty_context(context: bytes, where: str) -> None:
+    if context:
+        raise IllegalParameter(f"{where} certificate_request_context must be empty during the handshake, "
+                               f"got {len(context)} bytes")

@@ -1,0 +1,384 @@
+"""The TLS 1.3 server handshake (RFC 8446), one class per state.
+
+    ExpectClientHello --HRR--> ExpectClientHelloAfterRetry
+        -> (ServerHello, EncryptedExtensions, [CertificateRequest], Certificate, CertificateVerify, Finished)
+        -> [ExpectCertificate -> ExpectCertificateVerify] -> ExpectFinished -> ExpectTraffic
+
+A HelloRetryRequest is sent when the client did not send a key share for the server's most
+preferred group among those both sides support. Randomness is drawn in a fixed order:
+ServerHello.random (32 bytes), then the key share private key; a HelloRetryRequest with a cookie
+first draws the 32-byte cookie key.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from .cipher_suites import CipherSuiteInfo, suite_info
+from .config import Credential, ServerConfig
+from .enums import HandshakeType, NamedGroup, SignatureScheme, name_of
+from .errors import (CertificateRequired, DecryptError, HandshakeFailure, IllegalParameter, MissingExtension,
+                     NoApplicationProtocol, ProtocolVersionError, UsageError)
+from .events import HelloRetryRequested
+from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
+                         KeyShareServerHello, PreSharedKeyClientHello, RecordSizeLimit, ServerName,
+                         SignatureAlgorithms, SupportedGroups, SupportedVersionsClientHello,
+                         SupportedVersionsServerHello)
+from .handshake13 import (TLS13, HandshakeState, certificate_message, check_certificate_entries, check_no_duplicates,
+                          choose_signature, peer_public_key, sign_certificate_verify, verify_certificate_verify)
+from .key_exchange import KeyShare
+from .key_schedule import KeySchedule, Transcript
+from .messages import HELLO_RETRY_REQUEST_RANDOM, CertificateRequest, EncryptedExtensions, Finished, ServerHello
+
+HT = HandshakeType
+
+
+@dataclass
+class ClientOffer:
+    """What the server decided from one ClientHello."""
+    hello: Any
+    suite: CipherSuiteInfo
+    group: int
+    share: KeyShareEntry | None          # the client's share for `group`, None -> HelloRetryRequest
+    credential: Credential
+    scheme: int
+    alpn: bytes | None
+    server_name: str | None
+    record_size_limit: int | None
+    early_data: bool
+
+
+class ServerHandshake:
+    """The data of one server handshake, shared by its states."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.transcript: Transcript | None = None
+        self.key_schedule: KeySchedule | None = None
+        self.suite: CipherSuiteInfo | None = None
+        self.client_hs = b""
+        self.client_ap = b""
+        self.requested_certificate = False
+
+
+def _draw(config: ServerConfig, n: int, what: str) -> bytes:
+    value = config.rng(n)
+    if not isinstance(value, (bytes, bytearray)) or len(value) != n:
+        raise UsageError(f"rng returned a wrong value for {what}: expected {n} bytes")
+    return bytes(value)
+
+
+def _names(enum_cls, values) -> str:
+    return ", ".join(name_of(enum_cls, v) for v in values) or "none"
+
+
+def examine_client_hello(config: ServerConfig, ch: Any) -> ClientOffer:
+    """Every check of RFC 8446 4.1.2 / 4.2 a server makes on a ClientHello, and the choices it makes."""
+    versions = ch.get_extension(SupportedVersionsClientHello)
+    if versions is None or TLS13 not in versions.versions:
+        offered = f"supported_versions {[f'{v:#06x}' for v in versions.versions]}" if versions else \
+            f"legacy_version {ch.legacy_version:#06x} and no supported_versions"
+        raise ProtocolVersionError("client does not offer TLS 1.3", expected="0x0304", received=offered)
+    if ch.legacy_compression_methods != b"\x00":
+        raise IllegalParameter("TLS 1.3 ClientHello must offer only the null compression method",
+                               expected="00", received=ch.legacy_compression_methods.hex())
+    if len(ch.legacy_session_id) > 32:
+        raise IllegalParameter(f"legacy_session_id of {len(ch.legacy_session_id)} bytes", expected="at most 32",
+                               received=str(len(ch.legacy_session_id)))
+    check_no_duplicates(ch.extensions, "ClientHello")
+    psk = ch.get_extension(PreSharedKeyClientHello)
+    if psk is not None and ch.extensions[-1] is not psk:
+        raise IllegalParameter("pre_shared_key must be the last ClientHello extension (RFC 8446 4.2.11)")
+
+    suite_code = next((c for c in config.cipher_suites if c in ch.cipher_suites), None)
+    if suite_code is None:
+        raise HandshakeFailure("no cipher suite in common", expected=_names_hex(config.cipher_suites),
+                               received=_names_hex(ch.cipher_suites))
+
+    groups = ch.get_extension(SupportedGroups)
+    key_share = ch.get_extension(KeyShareClientHello)
+    if groups is None or key_share is None:
+        missing = "supported_groups" if groups is None else "key_share"
+        raise MissingExtension(f"ClientHello has no {missing} (needed without a PSK, RFC 8446 9.2)")
+    share_groups = [entry.group for entry in key_share.shares]
+    if len(set(share_groups)) != len(share_groups):
+        raise IllegalParameter("ClientHello has two key shares for the same group",
+                               received=_names(NamedGroup, share_groups))
+    for g in share_groups:
+        if g not in groups.groups:
+            raise IllegalParameter(f"key share for {name_of(NamedGroup, g)}, which supported_groups does not list",
+                                   expected=_names(NamedGroup, groups.groups), received=name_of(NamedGroup, g))
+    group = next((g for g in config.computable_groups if g in groups.groups), None)
+    if group is None:
+        raise HandshakeFailure("no key exchange group in common", expected=_names(NamedGroup, config.computable_groups),
+                               received=_names(NamedGroup, groups.groups))
+    share = next((entry for entry in key_share.shares if entry.group == group), None)
+
+    algorithms = ch.get_extension(SignatureAlgorithms)
+    if algorithms is None:
+        raise MissingExtension("ClientHello has no signature_algorithms (needed for certificate authentication)")
+    choice = choose_signature(config.credentials, algorithms.schemes, config.signature_schemes)
+    if choice is None:
+        raise HandshakeFailure("no certificate of this server can sign with a scheme the client offers",
+                               expected=_names(SignatureScheme, sorted({s for c in config.credentials
+                                                                        for s in c.schemes})),
+                               received=_names(SignatureScheme, algorithms.schemes))
+
+    alpn = None
+    client_alpn = ch.get_extension(ALPN)
+    if client_alpn is not None and config.alpn_protocols:
+        alpn = next((p for p in config.alpn_protocols if p in client_alpn.protocols), None)
+        if alpn is None:
+            raise NoApplicationProtocol("no application protocol in common",
+                                        expected=", ".join(p.decode("latin-1") for p in config.alpn_protocols),
+                                        received=", ".join(p.decode("latin-1") for p in client_alpn.protocols))
+
+    limit_ext = ch.get_extension(RecordSizeLimit)
+    if limit_ext is not None and limit_ext.limit < 64:
+        raise IllegalParameter(f"record_size_limit {limit_ext.limit} is below 64 (RFC 8449)")
+    server_name = ch.get_extension(ServerName)
+    return ClientOffer(hello=ch, suite=suite_info(suite_code), group=group, share=share, credential=choice[0],
+                       scheme=choice[1], alpn=alpn, server_name=server_name.host_name if server_name else None,
+                       record_size_limit=limit_ext.limit if limit_ext else None,
+                       early_data=ch.get_extension(EarlyData) is not None)
+
+
+def _names_hex(codes) -> str:
+    return ", ".join(f"{c:#06x}" for c in codes) or "none"
+
+
+class ExpectClientHello(HandshakeState):
+    expected = (HT.CLIENT_HELLO,)
+
+    def handle(self, conn, ch, raw):
+        config: ServerConfig = conn.config
+        hs = ServerHandshake(config)
+        conn.handshake = hs
+        conn.client_random = ch.random
+        conn.allow_change_cipher_spec(True)
+        offer = examine_client_hello(config, ch)
+        conn.negotiated.version = TLS13
+        conn.use_tls13_record_limits()
+        if offer.early_data:
+            conn.skip_early_data()     # 0-RTT is not accepted: drop what the client sent optimistically
+        if offer.share is not None:
+            hs.transcript = Transcript(offer.suite.hash)
+            hs.transcript.update(raw)
+            return _respond(conn, hs, offer)
+        return self._hello_retry(conn, hs, offer, raw)
+
+    @staticmethod
+    def _hello_retry(conn, hs: ServerHandshake, offer: ClientOffer, raw: bytes) -> HandshakeState:
+        config = hs.config
+        ch = offer.hello
+        transcript = hs.transcript = Transcript(offer.suite.hash)
+        transcript.update(raw)
+        cookie = None
+        if config.hello_retry_cookie:
+            # A stateful server only needs the echo to match; binding it to ClientHello1 makes it unforgeable.
+            key = _draw(config, 32, "the HelloRetryRequest cookie key")
+            cookie = hmac.new(key, transcript.digest(), hashlib.sha256).digest()
+        transcript.restart_after_hello_retry()
+        extensions: list[Any] = [KeyShareHelloRetryRequest(offer.group)]
+        if cookie is not None:
+            extensions.append(Cookie(cookie))
+        extensions.append(SupportedVersionsServerHello(TLS13))
+        hrr = ServerHello(HELLO_RETRY_REQUEST_RANDOM, ch.legacy_session_id, offer.suite.code, tuple(extensions))
+        transcript.update(conn.send_handshake_message(hrr))
+        if ch.legacy_session_id:
+            conn.send_change_cipher_spec()     # compatibility mode: right after our first message
+        conn.negotiated.hello_retry = True
+        conn.emit(HelloRetryRequested(offer.group, cookie is not None))
+        return ExpectClientHelloAfterRetry(hs, offer, cookie)
+
+
+class ExpectClientHelloAfterRetry(HandshakeState):
+    expected = (HT.CLIENT_HELLO,)
+
+    def __init__(self, hs: ServerHandshake, first: ClientOffer, cookie: bytes | None):
+        self.hs = hs
+        self.first = first
+        self.cookie = cookie
+
+    def handle(self, conn, ch, raw):
+        first = self.first.hello
+        for field_name in ("random", "legacy_session_id", "cipher_suites", "legacy_version",
+                           "legacy_compression_methods"):
+            before, after = getattr(first, field_name), getattr(ch, field_name)
+            if before != after:
+                raise IllegalParameter(f"second ClientHello changed {field_name}",
+                                       expected=_show(before), received=_show(after))
+        echoed = ch.get_extension(Cookie)
+        if self.cookie is not None:
+            if echoed is None or not hmac.compare_digest(echoed.cookie, self.cookie):
+                raise IllegalParameter("second ClientHello does not echo the cookie",
+                                       expected=self.cookie.hex(), received=echoed.cookie.hex() if echoed else "none")
+        elif echoed is not None:
+            raise IllegalParameter("second ClientHello carries a cookie that was never sent")
+        if ch.get_extension(EarlyData) is not None:
+            raise IllegalParameter("early_data after a HelloRetryRequest (RFC 8446 4.2.10)")
+        offer = examine_client_hello(self.hs.config, ch)
+        group = self.first.group
+        key_share = ch.get_extension(KeyShareClientHello)
+        if offer.suite.code != self.first.suite.code:
+            raise IllegalParameter("second ClientHello leads to another cipher suite",
+                                   expected=self.first.suite.name, received=offer.suite.name)
+        if len(key_share.shares) != 1 or key_share.shares[0].group != group:
+            raise IllegalParameter("second ClientHello must hold exactly one key share, for the selected group",
+                                   expected=name_of(NamedGroup, group),
+                                   received=_names(NamedGroup, [e.group for e in key_share.shares]))
+        offer.group = group
+        offer.share = key_share.shares[0]
+        self.hs.transcript.update(raw)
+        return _respond(conn, self.hs, offer)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.hex() or "empty"
+    if isinstance(value, tuple):
+        return _names_hex(value)
+    return str(value)
+
+
+def _respond(conn, hs: ServerHandshake, offer: ClientOffer) -> HandshakeState:
+    """ServerHello, then the encrypted flight up to our Finished."""
+    config = hs.config
+    ch = offer.hello
+    suite = hs.suite = offer.suite
+    transcript = hs.transcript
+    server_random = _draw(config, 32, "ServerHello.random")
+    share = KeyShare.generate(offer.group, config.rng)
+    shared_secret = share.exchange(offer.share.key_exchange)
+    hello = ServerHello(server_random, ch.legacy_session_id, suite.code,
+                        (KeyShareServerHello(KeyShareEntry(offer.group, share.public_bytes)),
+                         SupportedVersionsServerHello(TLS13)))
+    transcript.update(conn.send_handshake_message(hello))
+    if ch.legacy_session_id:
+        conn.send_change_cipher_spec()         # no-op when it already followed the HelloRetryRequest
+    schedule = hs.key_schedule = KeySchedule(suite)
+    schedule.early(None)
+    client_hs, server_hs = schedule.handshake(shared_secret, transcript.digest())
+    hs.client_hs = client_hs
+    conn.emit_secrets(schedule)
+    negotiated = conn.negotiated
+    negotiated.cipher_suite = suite.code
+    negotiated.group = offer.group
+    negotiated.alpn = offer.alpn
+    negotiated.server_name = offer.server_name
+    negotiated.signature_scheme = offer.scheme
+    conn.install_write_keys(suite, server_hs, "handshake")
+    conn.install_read_keys(suite, client_hs, "handshake")
+
+    extensions: list[Any] = []
+    if config.send_supported_groups_in_ee:
+        extensions.append(SupportedGroups(config.supported_groups))
+    if offer.record_size_limit is not None and config.record_size_limit is not None:
+        extensions.append(RecordSizeLimit(config.record_size_limit))
+    if offer.server_name is not None:
+        extensions.append(ServerName(None))
+    if offer.alpn is not None:
+        extensions.append(ALPN((offer.alpn,)))
+    transcript.update(conn.send_handshake_message(EncryptedExtensions(tuple(extensions))))
+    if offer.record_size_limit is not None and config.record_size_limit is not None:
+        # RFC 8449: the limits hold for every record protected with the handshake keys and after,
+        # EncryptedExtensions' own record included (the flight is framed when it is flushed).
+        conn.set_peer_record_size_limit(offer.record_size_limit)
+        conn.set_own_record_size_limit(config.record_size_limit)
+
+    if config.request_client_certificate:
+        request = CertificateRequest(b"", (SignatureAlgorithms(config.signature_schemes),))
+        transcript.update(conn.send_handshake_message(request))
+        hs.requested_certificate = True
+    transcript.update(conn.send_handshake_message(certificate_message(b"", offer.credential)))
+    cv = sign_certificate_verify(offer.credential, offer.scheme, transcript.digest(), server=True)
+    transcript.update(conn.send_handshake_message(cv))
+    finished = Finished(schedule.finished(server_hs, transcript.digest()))
+    transcript.update(conn.send_handshake_message(finished))
+    client_ap, server_ap = schedule.master(transcript.digest())
+    hs.client_ap = client_ap
+    conn.emit_secrets(schedule)
+    conn.install_write_keys(suite, server_ap, "application-0")
+    if hs.requested_certificate:
+        return ExpectCertificate(hs)
+    return ExpectFinished(hs)
+
+
+class ExpectCertificate(HandshakeState):
+    """The client's Certificate, after our CertificateRequest; empty when it has none."""
+    expected = (HT.CERTIFICATE,)
+
+    def __init__(self, hs: ServerHandshake):
+        self.hs = hs
+
+    def handle(self, conn, msg, raw):
+        hs = self.hs
+        config = hs.config
+        if msg.certificate_request_context != b"":
+            raise IllegalParameter("client Certificate does not echo our certificate_request_context",
+                                   expected="empty", received=msg.certificate_request_context.hex())
+        if not msg.certificate_list:
+            if config.require_client_certificate:
+                raise CertificateRequired("client sent no certificate, and one is required",
+                                          expected="a client certificate", received="empty Certificate")
+            hs.transcript.update(raw)
+            return ExpectFinished(hs)
+        chain = check_certificate_entries(msg, "client Certificate")
+        public_key = peer_public_key(chain, verify=config.verify_client_certificate,
+                                     trust_anchors=config.client_trust_anchors, server_name=None,
+                                     clock_seconds=config.clock(), for_server=False)
+        conn.negotiated.peer_certificates = chain
+        hs.transcript.update(raw)
+        return ExpectCertificateVerify(hs, public_key)
+
+
+class ExpectCertificateVerify(HandshakeState):
+    expected = (HT.CERTIFICATE_VERIFY,)
+
+    def __init__(self, hs: ServerHandshake, public_key: Any):
+        self.hs = hs
+        self.public_key = public_key
+
+    def handle(self, conn, cv, raw):
+        hs = self.hs
+        verify_certificate_verify(self.public_key, cv, hs.transcript.digest(), offered=hs.config.signature_schemes,
+                                  server=False, who="client")
+        conn.negotiated.client_certificate_scheme = cv.algorithm
+        hs.transcript.update(raw)
+        return ExpectFinished(hs)
+
+
+class ExpectFinished(HandshakeState):
+    expected = (HT.FINISHED,)
+
+    def __init__(self, hs: ServerHandshake):
+        self.hs = hs
+
+    def handle(self, conn, fin, raw):
+        hs = self.hs
+        schedule = hs.key_schedule
+        transcript = hs.transcript
+        expected = schedule.finished(hs.client_hs, transcript.digest())
+        if not hmac.compare_digest(expected, fin.verify_data):
+            raise DecryptError("client Finished does not match the handshake", expected=expected.hex(),
+                               received=fin.verify_data.hex())
+        transcript.update(raw)
+        schedule.resumption_master_secret(transcript.digest())
+        conn.emit_secrets(schedule)
+        conn.install_read_keys(hs.suite, hs.client_ap, "application-0")
+        conn.allow_change_cipher_spec(False)
+        conn.complete_handshake()
+        return ExpectTraffic(hs)
+
+
+class ExpectTraffic(HandshakeState):
+    """After the handshake; post-handshake messages from a client (KeyUpdate) come in a later version."""
+    expected = ()
+
+    def __init__(self, hs: ServerHandshake):
+        self.hs = hs
+
+    def handle(self, conn, msg, raw):
+        return self
