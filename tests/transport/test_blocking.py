@@ -1,5 +1,6 @@
 import socket
 import threading
+import time
 
 import pytest
 
@@ -190,3 +191,30 @@ def test_a_damaged_record_is_answered_with_an_alert(client_config, server_config
     server.join()
     assert isinstance(server.error, errors.AlertReceived)
     assert server.error.description == AlertDescription.bad_record_mac
+
+
+def test_close_with_unread_data_in_flight_ends_with_fin_not_reset(client_config, server_config):
+    """Data the client never read (here: a late server record) must not turn its close into a
+    TCP reset: the server has to see the client's close_notify and a clean end of stream."""
+    ready = threading.Event()
+
+    def send_late_then_read(tls):
+        assert tls.recv() == b"ping"
+        tls.sendall(b"late record the client never reads")
+        ready.set()
+        time.sleep(0.3)        # the client has closed by now; its close_notify waits in our buffer
+        try:
+            rest = tls.recv()
+        except ConnectionResetError:
+            return "reset"
+        return ("clean" if tls.peer_sent_close_notify else "no close_notify", rest)
+
+    server = ServerThread(server_config, send_late_then_read)
+    tls = connect("127.0.0.1", server.port, client_config, timeout=5)
+    tls.sendall(b"ping")
+    assert ready.wait(5)
+    time.sleep(0.05)           # the late record is now in the client's receive buffer, unread
+    tls.close()
+    server.join()
+    assert server.error is None
+    assert server.result == ("clean", b"")

@@ -138,18 +138,43 @@ class TLSSocket:
 
     # --- ending --------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Send close_notify (when the connection is still open) and close the socket."""
+    def close(self, linger: float = 1.0) -> None:
+        """Send close_notify (when the connection is still open) and close the socket.
+
+        Before closing, whatever the peer still has in flight (a late NewSessionTicket, its
+        own close_notify) is read for up to `linger` seconds: closing a socket with unread
+        data makes the kernel answer with a TCP reset, and the peer reports an error instead
+        of a clean close.
+        """
         try:
             if not self.connection.closed:
                 self.connection.close()
             self._flush()
             self._received += self._events.drain()
+            self._read_until_peer_closes(linger)
         except (OSError, TLSError):
             pass    # the peer is gone or the connection already ended: nothing left to say
         finally:
             self._eof = True
             self.sock.close()
+
+    def _read_until_peer_closes(self, linger: float) -> None:
+        if linger <= 0:
+            return
+        try:
+            self.sock.shutdown(socket.SHUT_WR)   # our side is done: tell the peer now
+        except OSError:
+            return
+        deadline = time.monotonic() + linger
+        while not self._eof:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.sock.settimeout(remaining)
+            try:
+                self._receive_once()
+            except (socket.timeout, TimeoutError):
+                return
 
     # --- internals -----------------------------------------------------------------------
 
