@@ -27,7 +27,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from workbench.capture import replay  # noqa: E402
 from workbench.capture.synthetic import write_tls13_capture  # noqa: E402
 
-SMALL = ("/work/shared/captures/wireshark/tls13-rfc8446.pcap", "/work/shared/captures/wireshark/tls13-rfc8446.keys")
+from tests.shared import CAPTURES  # noqa: E402
+
+SMALL = (str(CAPTURES / "wireshark" / "tls13-rfc8446.pcap"), str(CAPTURES / "wireshark" / "tls13-rfc8446.keys"))
 
 
 def run_replay(capture: str, keylog: str) -> tuple[int, int, float]:

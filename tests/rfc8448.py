@@ -21,8 +21,9 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from tests.shared import REFERENCE
 
-TRACE_PATH = Path("/work/shared/reference/rfc/draft-ietf-tls-tls13-vectors-latest-2018-09-27.txt")
+TRACE_PATH = REFERENCE / "rfc" / "draft-ietf-tls-tls13-vectors-latest-2018-09-27.txt"
 
 # "3.  Simple 1-RTT Handshake" at the start of a line; the table of contents has dot leaders instead.
 _SECTION_RE = re.compile(r"^(\d+)\.\s{2}(\S.*?)\s*$")

@@ -15,6 +15,7 @@ import pytest
 
 from tests.transport.processes import BoundedProcess
 from workbench import cli
+from tests.shared import CAPTURES
 
 REPO = Path(__file__).resolve().parent.parent
 OPENSSL = shutil.which("openssl") or "openssl"
@@ -359,7 +360,7 @@ def test_replay_is_wired_to_the_capture_package(monkeypatch, capsys, tmp_path):
     assert capsys.readouterr().out == "timeline: record-1, record-2\n"
 
 
-ILLUSTRATED_TLS13 = Path("/work/shared/captures/illustrated-tls13")
+ILLUSTRATED_TLS13 = CAPTURES / "illustrated-tls13"
 
 
 @pytest.mark.skipif(not ILLUSTRATED_TLS13.exists(), reason="reference captures not present")

@@ -6,8 +6,9 @@ import shutil
 from dataclasses import dataclass
 
 import pytest
+from tests.shared import CAPTURES as SHARED_CAPTURES
 
-CAPTURES = os.environ.get("WORKBENCH_CAPTURES", "/work/shared/captures")
+CAPTURES = os.environ.get("WORKBENCH_CAPTURES", str(SHARED_CAPTURES))
 
 
 @dataclass(frozen=True)

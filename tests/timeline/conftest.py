@@ -11,8 +11,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from workbench.tls import ClientConfig, ServerConfig
 from workbench.transport.inprocess import InProcessPair
 from workbench.transport.tap import RecordingTap
+from tests.shared import CAPTURES as SHARED_CAPTURES
 
-CAPTURES = os.environ.get("WORKBENCH_CAPTURES", "/work/shared/captures")
+CAPTURES = os.environ.get("WORKBENCH_CAPTURES", str(SHARED_CAPTURES))
 requires_captures = pytest.mark.skipif(not os.path.isdir(CAPTURES), reason=f"reference captures not at {CAPTURES}")
 
 

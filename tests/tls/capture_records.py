@@ -12,8 +12,9 @@ from cryptography import x509
 from scapy.utils import RawPcapNgReader, RawPcapReader
 
 from workbench.tls.record import Record
+from tests.shared import CAPTURES as SHARED_CAPTURES
 
-CAPTURES = Path("/work/shared/captures")
+CAPTURES = SHARED_CAPTURES
 
 _LINK_HEADER = {0: 4, 1: 14, 113: 16, 276: 20}      # null/loopback, Ethernet, Linux SLL, SLL2
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from scapy.utils import RawPcapReader
+from tests.shared import CAPTURES as SHARED_CAPTURES
 
-CAPTURES = Path("/work/shared/captures")
+CAPTURES = SHARED_CAPTURES
 
 _LINKTYPE_NULL = 0
 _LINKTYPE_ETHERNET = 1
