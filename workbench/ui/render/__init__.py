@@ -1,0 +1,1 @@
+"""HTML and SVG renderers: pure functions from timeline objects to strings (no widgets here)."""

@@ -1,0 +1,1 @@
+"""The ipywidgets side: the packet list (anywidget), the inspector, the controls and the Workbench."""
