@@ -231,3 +231,137 @@ def test_data_is_what_was_pushed():
     buf.push_bytes(b"ab")
     buf.push_bytes(bytearray(b"cd"))
     assert buf.data == b"abcd" and type(buf.data) is bytes
+
+
+# ----- block helpers without a context manager (the codec's inner loops) ---------------------
+
+def _decode_error(fn) -> str:
+    with pytest.raises(DecodeError) as info:
+        fn()
+    return str(info.value)
+
+
+def test_reserve_and_fill_length_match_push_block():
+    with_block, with_helpers = Buffer(), Buffer()
+    with with_block.push_block(2):
+        with with_block.push_block(1):
+            with_block.push_bytes(b"abc")
+        with_block.push_uint8(7)
+    outer = with_helpers.reserve_length(2)
+    inner = with_helpers.reserve_length(1)
+    with_helpers.push_bytes(b"abc")
+    with_helpers.fill_length(inner, 1)
+    with_helpers.push_uint8(7)
+    with_helpers.fill_length(outer, 2)
+    assert with_helpers.data == with_block.data == bytes.fromhex("0005 03 616263 07")
+
+
+def test_fill_length_overflow_and_bad_size_are_usage_errors():
+    buf = Buffer()
+    start = buf.reserve_length(1)
+    buf.push_bytes(bytes(256))
+    with pytest.raises(UsageError):
+        buf.fill_length(start, 1)
+    with pytest.raises(UsageError):
+        Buffer().reserve_length(4)
+
+
+def test_enter_and_leave_block_behave_like_pull_block():
+    buf = Buffer(bytes.fromhex("0003 010203 ff"))
+    length, outer_end = buf.enter_block(2)
+    assert length == 3 and buf.remaining == 3
+    assert buf.pull_bytes(3) == b"\x01\x02\x03"
+    with pytest.raises(DecodeError):
+        buf.pull_uint8()                       # bounded by the block
+    buf.leave_block(outer_end)
+    assert buf.pull_uint8() == 0xFF and buf.eof()
+
+
+def test_enter_and_leave_block_errors_match_pull_block():
+    def with_context(data):
+        buf = Buffer(data)
+        with buf.pull_block(2):
+            buf.pull_uint8()
+
+    def with_helpers(data):
+        buf = Buffer(data)
+        _, outer_end = buf.enter_block(2)
+        buf.pull_uint8()
+        buf.leave_block(outer_end)
+
+    for data in (bytes.fromhex("0005 01"), bytes.fromhex("0002 0102"), bytes.fromhex("00")):
+        assert _decode_error(lambda: with_helpers(data)) == _decode_error(lambda: with_context(data))
+
+
+def _typed_entries_with_contexts(data: bytes) -> list:
+    """The reference: what the extension decoder did with pull_uint16 and pull_block."""
+    buf = Buffer(data)
+    out = []
+    while not buf.eof():
+        entry_type = buf.pull_uint16()
+        with buf.pull_block(2) as length:
+            out.append((entry_type, buf.pull_bytes(length)))
+    return out
+
+
+def _typed_entries_with_generator(data: bytes) -> list:
+    buf = Buffer(data)
+    return [(entry_type, buf.pull_bytes(length)) for entry_type, length in buf.typed_blocks()]
+
+
+@pytest.mark.parametrize("hex_data", [
+    "",
+    "0000 0000",
+    "000a 0002 abcd 0017 0000 ff01 0001 00",
+])
+def test_typed_blocks_walks_type_length_entries(hex_data):
+    data = bytes.fromhex(hex_data)
+    assert _typed_entries_with_generator(data) == _typed_entries_with_contexts(data)
+
+
+@pytest.mark.parametrize("hex_data", [
+    "00",                  # half a type
+    "000a",                # a type and no length
+    "000a 00",             # half a length
+    "000a 0005 0102",      # a body longer than what is left
+    "000a 0000 01",        # a second entry cut in its type
+])
+def test_typed_blocks_errors_are_those_of_pull_uint16_and_pull_block(hex_data):
+    data = bytes.fromhex(hex_data)
+    assert _decode_error(lambda: _typed_entries_with_generator(data)) == \
+        _decode_error(lambda: _typed_entries_with_contexts(data))
+
+
+def test_typed_blocks_requires_each_body_read_to_its_end():
+    buf = Buffer(bytes.fromhex("000a 0002 abcd"))
+    entries = buf.typed_blocks()
+    assert next(entries) == (0x0A, 2)
+    assert buf.pull_uint8() == 0xAB
+    with pytest.raises(DecodeError, match="1 unread bytes"):
+        next(entries)
+
+
+def test_typed_blocks_bounds_reads_to_the_body_and_restores_them():
+    buf = Buffer(bytes.fromhex("0005 000a 0001 ab 99"))
+    with buf.pull_block(2):
+        for _, length in buf.typed_blocks():
+            assert buf.remaining == length == 1
+            assert buf.pull_uint8() == 0xAB
+        assert buf.eof()
+    assert buf.pull_uint8() == 0x99
+    # A consumer that fails leaves the outer bounds as they were (the generator restores them).
+    buf = Buffer(bytes.fromhex("000a 0001 ab 77"))
+    buf.seek(0)
+    outer = buf.remaining
+    with pytest.raises(RuntimeError):
+        for _ in buf.typed_blocks():
+            raise RuntimeError("parser failed")
+    assert buf.remaining == outer - 4
+
+
+def test_uint16_tuples_of_every_small_count_round_trip():
+    for count in range(0, 40):
+        values = tuple(range(1000, 1000 + count))
+        buf = Buffer()
+        buf.push_uint16_tuple(2, values)
+        assert Buffer(buf.data).pull_uint16_tuple(2) == values

@@ -547,3 +547,17 @@ def test_many_messages_through_compaction():
         out += drain(reassembler)
     assert out == messages
     assert reassembler.pending_bytes == 0 and not reassembler.has_partial
+
+
+def test_whole_and_split_fragments_mixed_give_bytes_messages():
+    # Whole messages are sliced out of the fragment itself; a split one goes through the buffer.
+    certificate, verify_message, finished = SERVER_FLIGHT[1], SERVER_FLIGHT[2], SERVER_FLIGHT[3]
+    reassembler = HandshakeReassembler()
+    out = []
+    for fragment in (SERVER_FLIGHT[0], certificate + verify_message[:7], bytearray(verify_message[7:]),
+                     memoryview(finished + SERVER_FLIGHT[0]), SERVER_FLIGHT[0][:0] + finished):
+        reassembler.feed(fragment)
+        out += drain(reassembler)
+    assert out == [SERVER_FLIGHT[0], certificate, verify_message, finished, SERVER_FLIGHT[0], finished]
+    assert all(type(raw) is bytes for raw in out)
+    assert reassembler.pending_bytes == 0 and not reassembler.has_partial

@@ -11,6 +11,7 @@ from workbench.tls.record import (
     Record,
     RecordFramer,
     encode_record,
+    record_of,
 )
 
 # The records of the RFC 8448 1-RTT handshake as they crossed the wire, client and server mixed.
@@ -190,3 +191,49 @@ def test_real_streams_frame_completely(path, port):
         assert framer.buffered == 0
         assert b"".join(r.header + r.fragment for r in records) == stream
         assert records[0].content_type == ContentType.HANDSHAKE
+
+
+# ----- pop_raw: the bulk path's form of pop() ---------------------------------------------------
+
+def test_pop_raw_gives_header_and_fragment_of_each_record():
+    framer = RecordFramer()
+    framer.feed(b"".join(RFC8448_RECORDS))
+    pairs = []
+    while (raw := framer.pop_raw()) is not None:
+        pairs.append(raw)
+    assert [bytes(header) + bytes(fragment) for header, fragment in pairs] == RFC8448_RECORDS
+    assert all(type(header) is bytes and len(header) == 5 for header, _ in pairs)
+    assert [record_of(*raw) for raw in pairs] == [Record(r[0], int.from_bytes(r[1:3], "big"), r[5:])
+                                                  for r in RFC8448_RECORDS]
+
+
+def test_pop_raw_views_the_fed_bytes_and_the_views_outlive_later_feeds():
+    first, second = RFC8448_RECORDS[0], RFC8448_RECORDS[1]
+    framer = RecordFramer()
+    framer.feed(first)
+    header, fragment = framer.pop_raw()
+    assert type(fragment) is memoryview and fragment.readonly      # no copy of whole records fed as bytes
+    framer.feed(second + second[:3])                               # a new buffer, then an accumulating one
+    framer.pop_raw()
+    framer.feed(second[3:])
+    assert bytes(fragment) == first[5:]
+    header2, fragment2 = framer.pop_raw()
+    assert type(fragment2) is bytes                                # copied out of the accumulation buffer
+    assert header2 + fragment2 == second
+
+
+def test_pop_raw_keeps_the_framing_checks():
+    framer = RecordFramer(MAX_CIPHERTEXT_13)
+    framer.feed(b"\x17\x03\x03" + (MAX_CIPHERTEXT_13 + 1).to_bytes(2, "big"))
+    with pytest.raises(RecordOverflow):
+        framer.pop_raw()
+    framer = RecordFramer()
+    framer.feed(b"\x63")
+    with pytest.raises(UnexpectedMessage):
+        framer.pop_raw()
+
+
+def test_records_stay_frozen():
+    record = Record(23, 0x0303, b"x")
+    with pytest.raises(AttributeError):
+        record.fragment = b"y"

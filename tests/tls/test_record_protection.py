@@ -411,3 +411,45 @@ def test_tls13_capture_decrypts_with_logged_secrets_and_verifies_finished():
 def test_hello_retry_random_constant_used_by_the_trace_tests():
     # Guards the helper assumption in test_key_schedule: HRR is recognised by its random.
     assert hashlib.sha256(b"HelloRetryRequest").hexdigest().startswith("cf21ad74")
+
+
+# --- open_raw: the bulk path's form of open() --------------------------------------------------
+
+def _opened_both_ways(make_pair, records):
+    """open() and open_raw() on two readers in step; open_raw is given a memoryview fragment."""
+    by_record, by_raw = make_pair(), make_pair()
+    for raw in records:
+        expected = by_record.open(as_record(raw))
+        assert by_raw.open_raw(raw[:5], memoryview(raw)[5:]) == expected
+    assert by_raw.sequence == by_record.sequence
+
+
+def test_open_raw_matches_open_for_tls13(trace):
+    secret = trace_secret(trace, 3, "s ap traffic")
+    records = [complete for label, _, _, complete in rfc8448_records(trace) if label == "s ap traffic"]
+    _opened_both_ways(lambda: TLS13Protection(SUITE, secret, "application"), records)
+
+
+@pytest.mark.parametrize("code", [0xC02F, 0xCCA8])
+def test_open_raw_matches_open_for_tls12(code):
+    suite = CIPHER_SUITES[code]
+    key, iv = os.urandom(suite.key_length), os.urandom(suite.iv_length)
+    writer = TLS12AEADProtection(suite, key, iv, "application")
+    records = [writer.seal(APPLICATION_DATA, b"x" * n) for n in (0, 1, 100, 2 ** 14)]
+    _opened_both_ways(lambda: TLS12AEADProtection(suite, key, iv, "application"), records)
+
+
+def test_open_raw_matches_open_for_plaintext():
+    record = NullProtection().seal(HANDSHAKE, b"hello")
+    assert NullProtection().open_raw(record[:5], memoryview(record)[5:]) == (HANDSHAKE, b"hello")
+
+
+def test_open_raw_keeps_the_checks(pair):
+    writer, reader = pair
+    record = writer.seal(APPLICATION_DATA, b"attack at dawn")
+    with pytest.raises(BadRecordMac):
+        reader.open_raw(flip(record[:5], 2), memoryview(record)[5:])       # the header is the AAD
+    assert reader.sequence == 0
+    with pytest.raises(RecordOverflow):
+        reader.open_raw(b"\x17\x03\x03\x41\x01", memoryview(bytes(2 ** 14 + 257)))
+    assert reader.open_raw(record[:5], memoryview(record)[5:]) == (APPLICATION_DATA, b"attack at dawn")

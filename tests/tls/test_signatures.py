@@ -158,6 +158,31 @@ def test_garbage_signature_is_decrypt_error(keys):
             verify(keys[name].public_key(), scheme, b"\x30\x02\x00", b"x")
 
 
+def test_remembered_decisions_never_cross_curves_versions_or_key_types(keys):
+    # Warm the cache with accepted combinations, then ask for refused ones: still refused.
+    sign(keys["p256"], S.ECDSA_SECP256R1_SHA256, b"x")
+    sign(keys["p384"], S.ECDSA_SECP256R1_SHA256, b"x", tls13=False)
+    for _ in range(2):
+        with pytest.raises(IllegalParameter):
+            sign(keys["p384"], S.ECDSA_SECP256R1_SHA256, b"x")
+        with pytest.raises(IllegalParameter):
+            sign(keys["rsa2048"], S.ECDSA_SECP256R1_SHA256, b"x")
+        with pytest.raises(IllegalParameter):
+            verify(keys["ed25519"].public_key(), S.ECDSA_SECP256R1_SHA256, b"\x00" * 64, b"x")
+
+
+def test_verify_accepts_a_private_key_for_its_public_half(keys):
+    signature = sign(keys["p256"], S.ECDSA_SECP256R1_SHA256, b"x")
+    verify(keys["p256"], S.ECDSA_SECP256R1_SHA256, signature, b"x")
+    with pytest.raises(DecryptError):
+        verify(keys["p256"], S.ECDSA_SECP256R1_SHA256, signature, b"y")
+
+
+def test_an_object_that_is_no_key_fits_no_scheme():
+    with pytest.raises(IllegalParameter):
+        verify(object(), S.ECDSA_SECP256R1_SHA256, b"\x00" * 64, b"x")
+
+
 # --- real TLS 1.2 ServerKeyExchange signatures (OpenSSL servers) ------------------------------
 
 @pytest.mark.parametrize("capture,port", [

@@ -13,6 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from workbench.tls.enums import AlertDescription
 from workbench.tls.errors import BadCertificate, ProtocolError, UsageError
+from workbench.tls import verify as verify_module
 from workbench.tls.verify import verify_certificate_chain
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -173,3 +174,46 @@ def test_no_trust_anchors_is_a_usage_error(leaf):
 
 def test_naive_time_is_taken_as_utc(ca, leaf):
     assert check(der(leaf[1]), ca, "server.test", now=NOW.replace(tzinfo=None)) == leaf[1]
+
+
+# --- what is reused across connections, and what is not --------------------------------------
+
+def test_a_certificate_is_parsed_once_per_encoding(leaf):
+    encoded = der(leaf[1])[0]
+    first = verify_module.parse_certificate(encoded)
+    assert verify_module.parse_certificate(bytes(bytearray(encoded))) is first       # equal bytes, same object
+    assert verify_module.parse_certificate(memoryview(encoded)) is first
+    assert first == leaf[1]
+    with pytest.raises(ValueError):
+        verify_module.parse_certificate(b"\x30\x03\x02\x01\x00")
+    assert b"\x30\x03\x02\x01\x00" not in verify_module._PARSED                        # failures are not kept
+
+
+def test_the_store_is_reused_for_the_same_anchor_tuple_only(ca, leaf):
+    anchors = (ca[1],)
+    store = verify_module._store_for(anchors)
+    assert verify_module._store_for(anchors) is store
+    assert verify_module._store_for((ca[1],)) is not store              # another tuple: its own Store
+    assert verify_module._store_for([ca[1]]) is not verify_module._store_for([ca[1]])   # lists may change
+
+
+def test_every_verification_is_still_made_in_full(ca, leaf):
+    anchors = (ca[1],)
+    ok = lambda **kw: verify_certificate_chain(der(leaf[1]), trust_anchors=anchors,  # noqa: E731
+                                               server_name=kw.get("name", "server.test"), now=kw.get("now", NOW))
+    assert ok() == leaf[1]
+    # The same leaf, the same anchors (all cached now), other checks failing: each is still made.
+    assert alert_of(lambda: ok(name="other.test")) == AlertDescription.bad_certificate
+    assert alert_of(lambda: ok(now=NOW + 91 * DAY)) == AlertDescription.certificate_expired
+    stranger = make_ca("Somebody Else")
+    assert alert_of(lambda: verify_certificate_chain(der(leaf[1]), trust_anchors=(stranger[1],),
+                                                     server_name="server.test", now=NOW)) == AlertDescription.unknown_ca
+    assert ok() == leaf[1]
+
+
+def test_the_caches_are_bounded(monkeypatch):
+    monkeypatch.setattr(verify_module, "_CACHE_LIMIT", 3)
+    cache: dict = {}
+    for i in range(10):
+        verify_module._remember(cache, i, str(i))
+    assert list(cache) == [7, 8, 9]

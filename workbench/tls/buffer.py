@@ -7,12 +7,15 @@ field can never run past the vector that contains it.
 
 Every short or over-long read raises `DecodeError` with the offset and what was
 being read; a value that cannot be encoded raises `UsageError` (the caller's bug).
-This sits on the hot path of every handshake, hence the hand-inlined bounds checks.
+This sits on the hot path of every handshake, hence the hand-inlined bounds checks, and
+the block helpers without a context manager (`reserve_length` / `fill_length`,
+`enter_block` / `leave_block`) that the codec's innermost loops use: a `with` block costs an
+object and two calls per extension.
 """
 from __future__ import annotations
 
 import struct
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from .errors import DecodeError, UsageError
 
@@ -20,10 +23,24 @@ T = TypeVar("T")
 
 _LENGTH_SIZES = (1, 2, 3)
 _MAX_FOR_SIZE = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
+_ZEROS = {1: b"\x00", 2: b"\x00\x00", 3: b"\x00\x00\x00"}
 
 
 def _short_read(pos: int, need: int, end: int, what: str) -> DecodeError:
     return DecodeError(f"short read at offset {pos}: {what} needs {need} bytes, {max(end - pos, 0)} left")
+
+
+_UINT16_STRUCTS: dict[int, struct.Struct] = {}
+
+
+def _uint16_struct(count: int) -> struct.Struct:
+    """The Struct for `count` big-endian uint16 values (lists of suites, groups, schemes)."""
+    packer = _UINT16_STRUCTS.get(count)
+    if packer is None:
+        packer = struct.Struct(f">{count}H")
+        if len(_UINT16_STRUCTS) < 256:
+            _UINT16_STRUCTS[count] = packer
+    return packer
 
 
 def _check_length_size(length_size: int) -> None:
@@ -93,7 +110,7 @@ class Buffer:
     __slots__ = ("_data", "_pos", "_end", "_out")
 
     def __init__(self, data: bytes = b""):
-        self._data = bytes(data)
+        self._data = data if type(data) is bytes else bytes(data)
         self._pos = 0
         self._end = len(self._data)
         self._out = bytearray()
@@ -175,9 +192,19 @@ class Buffer:
 
     def pull_opaque(self, length_size: int) -> bytes:
         """An opaque vector `<0..2^(8*length_size)-1>`: its length prefix, then that many bytes."""
-        start = self._pos
-        length = self._pull_length(length_size)
-        pos = self._pos
+        start = pos = self._pos
+        d = self._data
+        # The prefix read inline for the common sizes (the codec's most frequent call).
+        if length_size == 2 and pos + 2 <= self._end:
+            length = d[pos] << 8 | d[pos + 1]
+            pos += 2
+        elif length_size == 1 and pos < self._end:
+            length = d[pos]
+            pos += 1
+        else:
+            length = self._pull_length(length_size)
+            pos = self._pos
+        self._pos = pos
         end = pos + length
         if end > self._end:
             raise DecodeError(f"vector at offset {start} announces {length} bytes, only {self._end - pos} left")
@@ -187,6 +214,53 @@ class Buffer:
     def pull_block(self, length_size: int) -> _PullBlock:
         """Context manager over a length-prefixed block; yields the block length."""
         return _PullBlock(self, length_size)
+
+    def enter_block(self, length_size: int) -> tuple[int, int]:
+        """pull_block() without the context manager: reads the length prefix and limits reads to
+        the block. Returns (block length, outer end); pass the outer end to leave_block()."""
+        length = self._pull_length(length_size)
+        start = self._pos
+        outer_end = self._end
+        if start + length > outer_end:
+            raise DecodeError(f"vector at offset {start - length_size} announces {length} bytes, "
+                              f"only {outer_end - start} left")
+        self._end = start + length
+        return length, outer_end
+
+    def typed_blocks(self) -> Iterator[tuple[int, int]]:
+        """Walk what is left of the current block as entries of a uint16 type and a uint16-length
+        body (extensions): yields (type, body length) with reads limited to the body, which must be
+        read to its end before the next entry. One generator step per entry instead of four calls."""
+        outer_end = self._end
+        d = self._data
+        try:
+            while self._pos < outer_end:
+                pos = self._pos
+                if pos + 4 > outer_end:        # the type, then the length: as two pull_uint16() would say
+                    raise _short_read(pos if pos + 2 > outer_end else pos + 2, 2, outer_end, "uint16")
+                entry_type = d[pos] << 8 | d[pos + 1]
+                length = d[pos + 2] << 8 | d[pos + 3]
+                start = pos + 4
+                block_end = start + length
+                if block_end > outer_end:
+                    raise DecodeError(f"vector at offset {pos + 2} announces {length} bytes, "
+                                      f"only {outer_end - start} left")
+                self._pos = start
+                self._end = block_end
+                yield entry_type, length
+                if self._pos != block_end:
+                    raise DecodeError(f"vector ending at offset {block_end} has "
+                                      f"{block_end - self._pos} unread bytes")
+                self._end = outer_end
+        finally:
+            self._end = outer_end
+
+    def leave_block(self, outer_end: int) -> None:
+        """The end of an enter_block() block: it must have been read to the end."""
+        block_end = self._end
+        self._end = outer_end
+        if self._pos != block_end:
+            raise DecodeError(f"vector ending at offset {block_end} has {block_end - self._pos} unread bytes")
 
     def pull_list(self, length_size: int, pull_item: Callable[["Buffer"], T]) -> list[T]:
         """Items pulled one after the other until the length-prefixed block is used up."""
@@ -215,7 +289,7 @@ class Buffer:
         raw = self.pull_opaque(length_size)
         if len(raw) & 1:
             raise DecodeError(f"list of uint16 at offset {start} has an odd length {len(raw)}")
-        return struct.unpack(f">{len(raw) >> 1}H", raw)
+        return (_UINT16_STRUCTS.get(len(raw) >> 1) or _uint16_struct(len(raw) >> 1)).unpack(raw)
 
     # ----- push ------------------------------------------------------------------
 
@@ -247,7 +321,8 @@ class Buffer:
         self._out += b
 
     def push_opaque(self, length_size: int, b: bytes) -> None:
-        _check_length_size(length_size)
+        if length_size not in _LENGTH_SIZES:
+            _check_length_size(length_size)
         n = len(b)
         if n > _MAX_FOR_SIZE[length_size]:
             raise UsageError(f"vector of {n} bytes does not fit a {length_size}-byte length prefix")
@@ -259,6 +334,24 @@ class Buffer:
         """Context manager: what is pushed inside gets a `length_size`-byte length prefix."""
         _check_length_size(length_size)
         return _PushBlock(self, length_size)
+
+    def reserve_length(self, length_size: int) -> int:
+        """push_block() without the context manager: reserves a length prefix and returns its
+        position, for fill_length() once the block's content is pushed."""
+        if length_size not in _LENGTH_SIZES:
+            _check_length_size(length_size)
+        out = self._out
+        start = len(out)
+        out += _ZEROS[length_size]
+        return start
+
+    def fill_length(self, start: int, length_size: int) -> None:
+        """Back-fill the prefix reserved at `start` with the length of what followed it."""
+        out = self._out
+        length = len(out) - start - length_size
+        if length > _MAX_FOR_SIZE[length_size]:
+            raise UsageError(f"vector of {length} bytes does not fit a {length_size}-byte length prefix")
+        out[start:start + length_size] = length.to_bytes(length_size, "big")
 
     def push_list(self, length_size: int, push_item: Callable[["Buffer", T], None], items: Iterable[T]) -> None:
         with self.push_block(length_size):
@@ -273,6 +366,7 @@ class Buffer:
 
     def push_uint16_tuple(self, length_size: int, values: tuple[int, ...] | list[int]) -> None:
         try:
-            self.push_opaque(length_size, struct.pack(f">{len(values)}H", *values))
+            packer = _UINT16_STRUCTS.get(len(values)) or _uint16_struct(len(values))
+            self.push_opaque(length_size, packer.pack(*values))
         except struct.error:
             raise UsageError(f"{values!r} are not all uint16") from None

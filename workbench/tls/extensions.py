@@ -18,6 +18,7 @@ from typing import Callable, ClassVar, Iterable, Optional, TypeVar, Union
 from .buffer import Buffer
 from .enums import ExtensionType
 from .errors import DecodeError, UsageError
+from .frozen import fast_frozen_init
 
 
 class ExtensionContext(enum.Enum):
@@ -491,6 +492,23 @@ _CONTEXT_PARSERS: dict[tuple[int, ExtensionContext], _Parser] = {
 }
 del _C
 
+# Per context, every parser in one dict: one lookup per extension on the decode path. Keyed by the
+# member's value: hashing an Enum member runs Python code, hashing its string does not.
+_PARSERS_IN: dict[str, dict[int, _Parser]] = {
+    context._value_: {**_PARSERS, **{t: parser for (t, c), parser in _CONTEXT_PARSERS.items() if c is context}}
+    for context in ExtensionContext
+}
+
+# Codec objects are made for every extension sent or received (see frozen.py).
+for _cls in (ServerName, SupportedGroups, ECPointFormats, SignatureAlgorithms, SignatureAlgorithmsCert, ALPN,
+             EncryptThenMac, ExtendedMasterSecret, RecordSizeLimit, SessionTicket, Cookie, PskKeyExchangeModes,
+             PostHandshakeAuth, CertificateAuthorities, RenegotiationInfo, Padding, KeyShareEntry,
+             KeyShareClientHello, KeyShareServerHello, KeyShareHelloRetryRequest, SupportedVersionsClientHello,
+             SupportedVersionsServerHello, PskIdentity, PreSharedKeyClientHello, PreSharedKeyServerHello, EarlyData,
+             UnknownExtension):
+    fast_frozen_init(_cls)
+del _cls
+
 
 def extension_type(ext: Extension) -> int:
     """The wire type of an extension object."""
@@ -498,9 +516,10 @@ def extension_type(ext: Extension) -> int:
 
 
 def push_extension(buf: Buffer, ext: Extension) -> None:
-    buf.push_uint16(extension_type(ext))
-    with buf.push_block(2):
-        ext.push_body(buf)
+    buf.push_uint16(ext.type if ext.TYPE is None else ext.TYPE)
+    start = buf.reserve_length(2)
+    ext.push_body(buf)
+    buf.fill_length(start, 2)
 
 
 def encode_extension(ext: Extension) -> bytes:
@@ -512,9 +531,10 @@ def encode_extension(ext: Extension) -> bytes:
 
 def push_extensions(buf: Buffer, extensions: Iterable[Extension]) -> None:
     """The 2-byte length-prefixed extension block."""
-    with buf.push_block(2):
-        for ext in extensions:
-            push_extension(buf, ext)
+    start = buf.reserve_length(2)
+    for ext in extensions:
+        push_extension(buf, ext)
+    buf.fill_length(start, 2)
 
 
 def encode_extensions(extensions: Iterable[Extension]) -> bytes:
@@ -525,16 +545,15 @@ def encode_extensions(extensions: Iterable[Extension]) -> bytes:
 
 def decode_extensions(buf: Buffer, context: ExtensionContext) -> tuple[Extension, ...]:
     """Read the 2-byte length-prefixed extension block, in wire order."""
+    parsers = _PARSERS_IN.get(getattr(context, "_value_", None), _PARSERS)
     extensions = []
     with buf.pull_block(2):
-        while not buf.eof():
-            ext_type = buf.pull_uint16()
-            with buf.pull_block(2) as length:
-                parser = _CONTEXT_PARSERS.get((ext_type, context)) or _PARSERS.get(ext_type)
-                if parser is None:
-                    extensions.append(UnknownExtension(ext_type, buf.pull_bytes(length)))
-                else:
-                    extensions.append(parser(buf, length))
+        for ext_type, length in buf.typed_blocks():
+            parser = parsers.get(ext_type)
+            if parser is None:
+                extensions.append(UnknownExtension(ext_type, buf.pull_bytes(length)))
+            else:
+                extensions.append(parser(buf, length))
     return tuple(extensions)
 
 

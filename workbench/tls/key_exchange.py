@@ -24,6 +24,7 @@ _NIST_CURVES: dict[int, tuple[type, int, int]] = {
                                "C7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973", 16)),
 }
 _X25519_LENGTH = 32
+_GROUP_NAMES = {group: name_of(NamedGroup, group) for group in SUPPORTED_GROUPS}
 
 
 def _check_group(group: int) -> None:
@@ -68,7 +69,7 @@ class KeyShare:
 
     def exchange(self, peer_public: bytes) -> bytes:
         """The shared secret with the peer's share; a malformed or invalid share is illegal_parameter."""
-        group_name = name_of(NamedGroup, self.group)
+        group_name = _GROUP_NAMES.get(self.group) or name_of(NamedGroup, self.group)    # for the errors
         if self.group == NamedGroup.X25519:
             if len(peer_public) != _X25519_LENGTH:
                 raise IllegalParameter(f"{group_name} key share of {len(peer_public)} bytes, expected 32")

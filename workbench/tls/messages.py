@@ -19,10 +19,10 @@ from .extensions import (
     Extension,
     ExtensionContext,
     decode_extensions,
-    find_extension,
     peek_extension_body,
     push_extensions,
 )
+from .frozen import fast_frozen_init
 
 # ServerHello.random of a HelloRetryRequest: SHA-256("HelloRetryRequest") (RFC 8446 4.1.3).
 HELLO_RETRY_REQUEST_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
@@ -38,7 +38,10 @@ class _Message:
 
     def get_extension(self, cls: type[E]) -> Optional[E]:
         """The first extension of class `cls`, or None (always None for messages without extensions)."""
-        return find_extension(getattr(self, "extensions", ()), cls)
+        for ext in getattr(self, "extensions", ()):       # find_extension, inlined: a hot call
+            if isinstance(ext, cls):
+                return ext
+        return None
 
 
 def _expect_empty_body(buf: Buffer, name: str) -> None:
@@ -456,6 +459,14 @@ _TLS12_CLASSES = {cls.TYPE: cls for cls in _SHARED + (
 
 HANDSHAKE_HEADER_SIZE = 4
 
+# Codec objects are made for every message sent or received (see frozen.py).
+for _cls in (ClientHello, ServerHello, EncryptedExtensions, CertificateRequest, CertificateEntry, Certificate,
+             CertificateVerify, Finished, NewSessionTicket, EndOfEarlyData, KeyUpdate, MessageHash, HelloRequest,
+             Certificate12, ServerKeyExchangeECDHE, CertificateRequest12, ServerHelloDone, ClientKeyExchangeECDHE,
+             NewSessionTicket12, UnknownHandshake):
+    fast_frozen_init(_cls)
+del _cls
+
 
 def handshake_type(msg: HandshakeMessage) -> int:
     """The wire type of a message object."""
@@ -465,9 +476,10 @@ def handshake_type(msg: HandshakeMessage) -> int:
 def encode_handshake(msg: HandshakeMessage) -> bytes:
     """The message with its 4-byte header (type, uint24 length)."""
     buf = Buffer()
-    buf.push_uint8(handshake_type(msg))
-    with buf.push_block(3):
-        msg.push_body(buf)
+    buf.push_uint8(msg.type if msg.TYPE is None else msg.TYPE)
+    start = buf.reserve_length(3)
+    msg.push_body(buf)
+    buf.fill_length(start, 3)
     return buf.data
 
 
@@ -507,13 +519,23 @@ class HandshakeReassembler:
 
     def __init__(self, max_message_size: int = 65536 + 4):
         self.max_message_size = max_message_size
-        self._buf = bytearray()
+        # While nothing is left over, `_buf` is the fed fragment itself and messages are sliced
+        # straight out of it (one copy, not two); once a message straddles two fragments it
+        # becomes a bytearray that accumulates.
+        self._buf: bytes | bytearray = b""
         self._read = 0    # start of the next message pop() returns
         self._scan = 0    # start of the first message whose header feed() has not checked yet
 
     def feed(self, fragment: bytes) -> None:
         buf = self._buf
-        buf += fragment
+        if self._read >= len(buf):
+            buf = self._buf = fragment if type(fragment) is bytes else bytes(fragment)
+            self._scan -= self._read
+            self._read = 0
+        else:
+            if type(buf) is bytes:
+                buf = self._buf = bytearray(buf)
+            buf += fragment
         # Walk the headers that became readable: a header at a time, never a byte at a time.
         pos = self._scan
         available = len(buf)
@@ -535,9 +557,13 @@ class HandshakeReassembler:
         end = start + HANDSHAKE_HEADER_SIZE + (buf[start + 1] << 16 | buf[start + 2] << 8 | buf[start + 3])
         if end > len(buf):
             return None
+        if type(buf) is bytes:
+            message = buf if start == 0 and end == len(buf) else buf[start:end]
+            self._read = end
+            return message
         message = bytes(buf[start:end])
         if end == len(buf):
-            buf.clear()
+            self._buf = b""
             self._scan -= end
             self._read = 0
         elif end >= self._COMPACT_AT:

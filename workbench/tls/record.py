@@ -2,7 +2,8 @@
 
 The framer knows headers and sizes only; protection, content rules (empty records,
 interleaving) and versions are the record layer's business. It is on the bulk-data path,
-so it slices whole records and never loops over bytes.
+so it slices whole records and never loops over bytes; `pop_raw()` is the bulk path's form,
+which makes no Record object and does not copy the fragment out of the bytes that were fed.
 """
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from typing import Optional
 
 from .enums import ContentType
 from .errors import RecordOverflow, UnexpectedMessage, UsageError
+from .frozen import fast_frozen_init
 
 MAX_PLAINTEXT = 2 ** 14
 MAX_CIPHERTEXT_13 = 2 ** 14 + 256
 MAX_CIPHERTEXT_12 = 2 ** 14 + 2048
 RECORD_HEADER_SIZE = 5
 
-_FIRST_TYPE = ContentType.CHANGE_CIPHER_SPEC
-_LAST_TYPE = ContentType.HEARTBEAT
+_FIRST_TYPE = int(ContentType.CHANGE_CIPHER_SPEC)
+_LAST_TYPE = int(ContentType.HEARTBEAT)
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Record:
     content_type: int
@@ -32,6 +35,13 @@ class Record:
         """The 5-byte record header (also the TLS 1.3 AEAD additional data)."""
         return bytes((self.content_type, self.version >> 8, self.version & 0xFF,
                       len(self.fragment) >> 8, len(self.fragment) & 0xFF))
+
+
+def record_of(header: bytes, fragment: bytes | memoryview) -> Record:
+    """The Record of a (header, fragment) pair from RecordFramer.pop_raw()."""
+    if type(fragment) is not bytes:
+        fragment = bytes(fragment)
+    return Record(header[0], header[1] << 8 | header[2], fragment)
 
 
 def encode_record(content_type: int, fragment: bytes, version: int = 0x0303) -> bytes:
@@ -58,6 +68,7 @@ class RecordFramer:
         # While nothing is left over, `_data` is the caller's bytes object itself (no copy);
         # once a record straddles two feeds it becomes a bytearray that accumulates.
         self._data: bytes | bytearray = b""
+        self._view: memoryview | None = None     # of `_data` while it is bytes, made on first use
         self._pos = 0
 
     @property
@@ -68,6 +79,7 @@ class RecordFramer:
     def feed(self, data: bytes) -> None:
         if not data:
             return
+        self._view = None
         if self._pos >= len(self._data):
             self._data = data if type(data) is bytes else bytes(data)
             self._pos = 0
@@ -82,6 +94,16 @@ class RecordFramer:
 
     def pop(self) -> Optional[Record]:
         """The next whole record, or None until more bytes arrive."""
+        raw = self.pop_raw()
+        return None if raw is None else record_of(*raw)
+
+    def pop_raw(self) -> Optional[tuple[bytes, bytes | memoryview]]:
+        """The next whole record as (5-byte header, fragment), or None until more bytes arrive.
+
+        While the fed bytes are kept as they came (one bytes object holding whole records, the
+        common case), the fragment is a read-only memoryview of them instead of a 16 KiB copy;
+        it stays valid, since it keeps those bytes alive. Otherwise it is bytes.
+        """
         data = self._data
         pos = self._pos
         available = len(data) - pos
@@ -100,10 +122,12 @@ class RecordFramer:
         end = pos + RECORD_HEADER_SIZE + length
         if end > len(data):
             return None
-        if type(data) is bytes:
-            fragment = data[pos + RECORD_HEADER_SIZE:end]
-        else:
-            with memoryview(data) as view:
-                fragment = bytes(view[pos + RECORD_HEADER_SIZE:end])
         self._pos = end
-        return Record(content_type, data[pos + 1] << 8 | data[pos + 2], fragment)
+        if type(data) is bytes:
+            view = self._view
+            if view is None:
+                view = self._view = memoryview(data)
+            return data[pos:pos + RECORD_HEADER_SIZE], view[pos + RECORD_HEADER_SIZE:end]
+        # A bytearray grows and shrinks: hand out copies, never views that would pin it.
+        with memoryview(data) as view:
+            return bytes(view[pos:pos + RECORD_HEADER_SIZE]), bytes(view[pos + RECORD_HEADER_SIZE:end])

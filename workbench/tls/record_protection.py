@@ -2,7 +2,8 @@
 
 Each object owns one epoch (its keys) and counts its sequence numbers. `seal` returns a whole
 record (header + protected fragment) ready for the wire; `open` takes a framed `Record` (see
-record.py) and returns (content type, plaintext).
+record.py) and returns (content type, plaintext); `open_raw` does the same from the (header,
+fragment) pair of RecordFramer.pop_raw(), the form the bulk receive path uses.
 
 This is the bulk data path: the AEAD object is built once per key, the IV is kept as an int so a
 nonce is one XOR and one to_bytes, and sealing a TLS 1.3 record costs two concatenations (the inner
@@ -16,6 +17,7 @@ from .cipher_suites import CipherSuiteInfo
 from .enums import ContentType, ProtocolVersion
 from .errors import BadRecordMac, ProtocolError, RecordOverflow, UnexpectedMessage, UsageError
 from .key_schedule import traffic_keys
+from .record import record_of
 
 MAX_PLAINTEXT = 2 ** 14
 MAX_INNER_PLAINTEXT_13 = 2 ** 14 + 1          # content + the inner content type byte
@@ -47,6 +49,10 @@ class RecordProtection:
 
     def open(self, record) -> tuple[int, bytes]:
         raise NotImplementedError
+
+    def open_raw(self, header: bytes, fragment: bytes | memoryview) -> tuple[int, bytes]:
+        """open() of a record given as its 5-byte header and its fragment (bytes or a memoryview)."""
+        return self.open(record_of(header, fragment))
 
     def __repr__(self) -> str:
         suite = self.suite.name if self.suite is not None else None
@@ -88,7 +94,9 @@ class TLS13Protection(RecordProtection):
     __slots__ = ("traffic_secret", "_aead", "_iv", "_tag_length")
 
     def __init__(self, suite: CipherSuiteInfo, traffic_secret: bytes, epoch: str):
-        super().__init__(epoch, suite)
+        self.epoch = epoch              # RecordProtection.__init__, inlined: four of these per handshake
+        self.sequence = 0
+        self.suite = suite
         key, iv = traffic_keys(suite, traffic_secret)
         self.traffic_secret = traffic_secret
         self._aead = suite.make_aead(key)
@@ -122,15 +130,16 @@ class TLS13Protection(RecordProtection):
         return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), inner, header)
 
     def open(self, record) -> tuple[int, bytes]:
-        fragment = record.fragment
+        return self.open_raw(record.header, record.fragment)
+
+    def open_raw(self, header: bytes, fragment: bytes | memoryview) -> tuple[int, bytes]:
+        # The header as it came is the additional data (RFC 8446 5.2): no need to rebuild it.
         n = len(fragment)
         seq = self.sequence
         if n > MAX_CIPHERTEXT_13:
             raise RecordOverflow(f"protected record of {n} bytes exceeds 2^14 + 256")
         if seq >= _SEQUENCE_LIMIT:
             raise _sequence_exhausted(self.epoch)
-        version = record.version
-        header = bytes((record.content_type, version >> 8, version & 0xFF, n >> 8, n & 0xFF))
         try:
             inner = self._aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), fragment, header)
         except InvalidTag:
@@ -188,7 +197,9 @@ class TLS12AEADProtection(RecordProtection):
         return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), data, aad)
 
     def open(self, record) -> tuple[int, bytes]:
-        fragment = record.fragment
+        return self.open_raw(record.header, record.fragment)
+
+    def open_raw(self, header: bytes, fragment: bytes | memoryview) -> tuple[int, bytes]:
         size = len(fragment)
         if size > MAX_CIPHERTEXT_12:
             raise RecordOverflow(f"protected record of {size} bytes exceeds 2^14 + 2048")
@@ -199,8 +210,8 @@ class TLS12AEADProtection(RecordProtection):
         n = size - explicit - self._tag_length
         if n < 0:
             raise BadRecordMac(f"record {seq} of epoch {self.epoch!r} is too short to be protected")
-        content_type, version = record.content_type, record.version
-        aad = seq.to_bytes(8, "big") + bytes((content_type, version >> 8, version & 0xFF, n >> 8, n & 0xFF))
+        content_type = header[0]
+        aad = seq.to_bytes(8, "big") + bytes((content_type, header[1], header[2], n >> 8, n & 0xFF))
         try:
             if explicit:
                 plaintext = self._aead.decrypt(self._fixed_iv + fragment[:explicit],

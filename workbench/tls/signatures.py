@@ -73,20 +73,62 @@ def _describe(key) -> str:
     return type(key).__name__
 
 
+def _family(key) -> str:
+    """The family of a private or public key: "ec", "rsa", "ed25519", "ed448" or "" (remembered per class)."""
+    cls = type(key)
+    family = _FAMILIES.get(cls)
+    if family is None:
+        if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+            family = "ec"
+        elif isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+            family = "rsa"
+        elif isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+            family = "ed25519"
+        elif isinstance(key, (ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):
+            family = "ed448"
+        else:
+            family = ""
+        if isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey, ed25519.Ed25519PublicKey,
+                            ed448.Ed448PublicKey)):
+            _PUBLIC_KEY_TYPES.add(cls)
+        _FAMILIES[cls] = family
+    return family
+
+
+_FAMILIES: dict[type, str] = {}
+# Classes known to be public keys: verify() checks this instead of hasattr(), which costs an
+# AttributeError for every public key.
+_PUBLIC_KEY_TYPES: set[type] = set()
+# (scheme, tls13, key family, curve class) -> the arguments: the padding and hash objects are
+# immutable, and deciding and building them anew cost more than the check of a handshake needs.
+_ARGUMENTS: dict[tuple, tuple] = {}
+
+
 def _arguments(key, scheme: int, tls13: bool) -> tuple:
     """The arguments after the data of cryptography's sign/verify for this key and scheme."""
-    public = _public(key)
+    family = _family(key)
+    # TLS 1.3 ties each ECDSA scheme to a curve; a private key tells its curve without deriving
+    # its public key (which costs as much as a tenth of the signature).
+    curve = type(key.curve) if family == "ec" else None
+    cache_key = (scheme, tls13, family, curve)
+    args = _ARGUMENTS.get(cache_key)
+    if args is None:
+        args = _ARGUMENTS[cache_key] = _decide_arguments(key, scheme, tls13, family, curve)
+    return args
+
+
+def _decide_arguments(key, scheme: int, tls13: bool, family: str, curve: type | None) -> tuple:
     if tls13 and (scheme in _SHA1_SCHEMES or scheme in _RSA_PKCS1):
         raise IllegalParameter(f"signature scheme {name_of(S, scheme)} is not allowed in TLS 1.3 handshakes")
     if scheme in _ECDSA:
-        hash_cls, curve = _ECDSA[scheme]
-        if not isinstance(public, ec.EllipticCurvePublicKey):
+        hash_cls, required_curve = _ECDSA[scheme]
+        if family != "ec":
             raise _mismatch(scheme, key)
-        if tls13 and not isinstance(public.curve, curve):
+        if tls13 and not issubclass(curve, required_curve):
             raise _mismatch(scheme, key)
         return (ec.ECDSA(hash_cls(), deterministic_signing=True),)
     if scheme in _RSA_PSS or scheme in _RSA_PKCS1:
-        if not isinstance(public, rsa.RSAPublicKey):
+        if family != "rsa":
             raise _mismatch(scheme, key)
         if scheme in _RSA_PSS:
             hash_cls = _RSA_PSS[scheme]
@@ -94,11 +136,11 @@ def _arguments(key, scheme: int, tls13: bool) -> tuple:
         hash_cls = _RSA_PKCS1[scheme]
         return (padding.PKCS1v15(), hash_cls())
     if scheme == S.ED25519:
-        if not isinstance(public, ed25519.Ed25519PublicKey):
+        if family != "ed25519":
             raise _mismatch(scheme, key)
         return ()
     if scheme == S.ED448:
-        if not isinstance(public, ed448.Ed448PublicKey):
+        if family != "ed448":
             raise _mismatch(scheme, key)
         return ()
     raise IllegalParameter(f"unsupported signature scheme {name_of(S, scheme)}")
@@ -113,8 +155,10 @@ def sign(private_key, scheme: int, data: bytes, *, tls13: bool = True) -> bytes:
 def verify(public_key, scheme: int, signature: bytes, data: bytes, *, tls13: bool = True) -> None:
     """Raises DecryptError for a bad signature, IllegalParameter when the scheme does not fit the key."""
     args = _arguments(public_key, scheme, tls13)
+    if type(public_key) not in _PUBLIC_KEY_TYPES:
+        public_key = _public(public_key)         # a private key: verify with its public half
     try:
-        _public(public_key).verify(signature, data, *args)
+        public_key.verify(signature, data, *args)
     except (InvalidSignature, ValueError):
         raise DecryptError(f"{name_of(S, scheme)} signature does not verify") from None
 
