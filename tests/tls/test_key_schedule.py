@@ -11,8 +11,8 @@ from workbench.tls.cipher_suites import suite_info
 from workbench.tls.enums import CipherSuite
 from workbench.tls.errors import UsageError
 from workbench.tls.key_schedule import (
-    KeySchedule, Transcript, derive_secret, derived_master_secret12, extended_master_secret12, finished12,
-    hkdf_expand_label, hkdf_extract, key_block12, master_secret12, next_traffic_secret, prf12, resumption_psk,
+    KeySchedule, LabelExpander, Transcript, derive_secret, derived_master_secret12, extended_master_secret12,
+    finished12, hkdf_expand_label, hkdf_extract, key_block12, master_secret12, next_traffic_secret, prf12, resumption_psk,
     traffic_keys,
 )
 
@@ -321,3 +321,70 @@ def test_tls12_master_secret_as_a_derived_secret():
     assert (record.name, record.keylog_label, record.derived_from) == \
         ("master secret (1.2)", "CLIENT_RANDOM", ("pre-master secret", "session hash"))
     assert derived_master_secret12(b"\x01" * 48, extended=False).derived_from[1] == "randoms"
+
+
+# --- the one-block HKDF-Expand and the hashlib transcript -------------------------------------
+
+def _reference_expand_label(hash_cls, secret, label, context, length):
+    """HKDF-Expand-Label with cryptography's HKDFExpand, as the module did before its one-block path."""
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+    full = b"tls13 " + label
+    info = length.to_bytes(2, "big") + bytes((len(full),)) + full + bytes((len(context),)) + context
+    return HKDFExpand(hash_cls(), length, info).derive(secret)
+
+
+@pytest.mark.parametrize("hash_cls", [hashes.SHA256, hashes.SHA384])
+@pytest.mark.parametrize("length", [1, 12, 16, 32, 48, 64, 100, 255])
+def test_expand_label_matches_hkdf_expand_for_every_length(hash_cls, length):
+    secret, context = bytes(range(hash_cls.digest_size)), b"\x5a" * 32
+    expected = _reference_expand_label(hash_cls, secret, b"some label", context, length)
+    assert hkdf_expand_label(hash_cls, secret, b"some label", context, length) == expected
+    assert LabelExpander(hash_cls, secret).expand(b"some label", context, length) == expected
+
+
+def test_label_expander_serves_several_labels_from_one_secret():
+    secret = bytes(range(32))
+    expander = LabelExpander(SHA256, secret)
+    for label, context, length in ((b"key", b"", 16), (b"iv", b"", 12), (b"finished", b"", 32),
+                                   (b"c hs traffic", b"\x01" * 32, 32), (b"key", b"", 16)):
+        assert expander.expand(label, context, length) == \
+            _reference_expand_label(SHA256, secret, label, context, length)
+
+
+def test_expand_beyond_255_blocks_is_refused_as_before():
+    with pytest.raises(ValueError):
+        hkdf_expand_label(SHA256, bytes(32), b"x", b"", 255 * 32 + 1)
+
+
+def test_full_handshake_without_psk_uses_the_fixed_early_secrets_of_each_hash():
+    for suite in (SUITE, suite_info(CipherSuite.TLS_AES_256_GCM_SHA384)):
+        size = suite.hash_length
+        schedule = KeySchedule(suite)
+        schedule.early(None)
+        client, _ = schedule.handshake(b"\x07" * size, bytes(size))
+        early = hkdf_extract(suite.hash, bytes(size), bytes(size))
+        salt = derive_secret(suite.hash, early, b"derived", hashlib.new(suite.hash.name, b"").digest())
+        handshake_secret = hkdf_extract(suite.hash, salt, b"\x07" * size)
+        assert schedule.derived[0].value == early
+        assert client == derive_secret(suite.hash, handshake_secret, b"c hs traffic", bytes(size))
+
+
+def test_transcript_of_a_hash_hashlib_lacks_falls_back_to_cryptography(monkeypatch):
+    import workbench.tls.key_schedule as key_schedule
+    monkeypatch.setattr(key_schedule, "_HASHLIB_CONSTRUCTORS", {})
+    real_new = hashlib.new
+
+    def no_sha256(name, *args, **kwargs):
+        if name == "sha256":
+            raise ValueError("unsupported hash type")
+        return real_new(name, *args, **kwargs)
+
+    monkeypatch.setattr(key_schedule.hashlib, "new", no_sha256)
+    transcript = Transcript(SHA256)
+    transcript.update(b"first")
+    assert transcript.digest_with(b"second") == hashlib.sha256(b"firstsecond").digest()
+    assert transcript.digest() == hashlib.sha256(b"first").digest()
+    transcript.restart_after_hello_retry()
+    synthetic = b"\xfe\x00\x00\x20" + hashlib.sha256(b"first").digest()
+    assert transcript.digest() == hashlib.sha256(synthetic).digest()
+    assert type(transcript._context).__name__ == "_CryptographyRunningHash"

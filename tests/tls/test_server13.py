@@ -139,7 +139,7 @@ def test_third_client_hello_is_unexpected_message():
     from workbench.tls.messages import encode_handshake
     with pytest.raises(errors.UnexpectedMessage) as info:
         server.receive_data(client._write.seal(22, encode_handshake(hello)))
-    assert info.value.expected == "no handshake message" and info.value.received == "ClientHello"
+    assert info.value.expected == "KeyUpdate" and info.value.received == "ClientHello"
 
 
 # --- ClientHello checks ----------------------------------------------------------------------------

@@ -140,6 +140,6 @@ def test_responder_mode_answers_the_peer_and_keeps_input_for_commands(pipe, clie
 
 
 def test_command_tables():
-    assert set(client_commands()) == {"Q"}
-    assert set(server_commands()) == {"q", "Q"}
+    assert set(client_commands()) == {"Q", "k", "K", "R", "r"}
+    assert set(server_commands()) == {"q", "Q", "k", "K", "R", "r"}
     assert all(command.help for command in (*client_commands().values(), *server_commands().values()))

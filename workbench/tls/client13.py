@@ -3,6 +3,8 @@
     start() -> ExpectServerHello --HRR--> ExpectServerHelloAfterRetry
             -> ExpectEncryptedExtensions -> ExpectCertificateOrCertificateRequest [-> ExpectCertificate]
             -> ExpectCertificateVerify -> ExpectFinished -> ExpectTraffic
+    resumed (client_resumption): ExpectEncryptedExtensions -> ExpectFinished (EndOfEarlyData first
+    when 0-RTT was accepted); NewSessionTickets in ExpectTraffic become session data.
 
 Randomness is drawn in a fixed order so that a trace can be reproduced by injecting its values:
 ClientHello.random (32 bytes), the key share private key(s), then the compatibility-mode
@@ -13,16 +15,18 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING, Any
 
+from . import client12, client_resumption, key_update
 from .cipher_suites import suite_info
-from .config import ClientConfig
-from .enums import ExtensionType, HandshakeType, NamedGroup, PskKeyExchangeMode, name_of
+from .config import ClientConfig, suites_of_version
+from .enums import ExtensionType, HandshakeType, NamedGroup, name_of
 from .errors import (DecodeError, DecryptError, HandshakeFailure, IllegalParameter, MissingExtension,
                      ProtocolVersionError, UnexpectedMessage, UsageError)
 from .events import HelloRetryRequested
-from .extensions import (ALPN, Cookie, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
+from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
                          KeyShareServerHello, Padding, PskKeyExchangeModes, RecordSizeLimit, RenegotiationInfo,
                          ServerName, SessionTicket, SignatureAlgorithms, SupportedGroups,
                          SupportedVersionsClientHello, SupportedVersionsServerHello, extension_type)
+from .handshake12 import TLS12, client_gets_tls12, client_hello_extensions12, offered_versions
 from .handshake13 import (ALLOWED_IN_ENCRYPTED_EXTENSIONS, ALLOWED_IN_HELLO_RETRY, ALLOWED_IN_SERVER_HELLO, TLS13,
                           HandshakeState, certificate_message, check_certificate_entries, check_no_duplicates,
                           check_response_extensions, choose_signature, peer_public_key, require_empty_context,
@@ -55,6 +59,7 @@ class ClientHandshake:
         self.certificate_request = None
         self.retry_suite: int | None = None
         self.retry_group: int | None = None
+        self.psk_offer: client_resumption.PskOffer | None = None     # the session offered for resumption
 
 
 def _draw(config: ClientConfig, n: int, what: str) -> bytes:
@@ -78,21 +83,31 @@ def build_client_hello(config: ClientConfig, hs: ClientHandshake, cookie: bytes 
     if config.alpn_protocols:
         exts.append(ALPN(config.alpn_protocols))
     exts.append(KeyShareClientHello(tuple(KeyShareEntry(s.group, s.public_bytes) for s in hs.key_shares.values())))
-    exts.append(SupportedVersionsClientHello((TLS13,)))
+    if client_resumption.offers_early_data(hs) and hs.retry_suite is None:
+        exts.append(EarlyData())
+    exts.append(SupportedVersionsClientHello(offered_versions(config)))
     exts.append(SignatureAlgorithms(config.signature_schemes))
+    if TLS12 in config.versions:          # what a TLS 1.2 server needs as well (handshake12)
+        exts.extend(client_hello_extensions12(config, {extension_type(e) for e in exts}))
     if cookie is not None:
         exts.append(Cookie(cookie))
-    exts.append(PskKeyExchangeModes((PskKeyExchangeMode.PSK_DHE_KE,)))
+    exts.append(PskKeyExchangeModes(config.psk_modes))
     if config.record_size_limit is not None:
         exts.append(RecordSizeLimit(config.record_size_limit))
     hello = ClientHello(hs.random, hs.session_id, config.cipher_suites, tuple(exts))
+    if hs.psk_offer is not None:
+        # pre_shared_key comes last (RFC 8446 4.2.11); its placeholder binders count for the padding.
+        hello = client_resumption.add_psk_extension(config, hs, hello)
     if config.client_hello_padding:
         size = len(encode_handshake(hello))
         if 256 <= size < _PADDING_TARGET:
             pad = _PADDING_TARGET - size
             # An extension takes 4 bytes of header; keep at least one byte of body (as BoringSSL does).
             pad = pad - 4 if pad >= 5 else 1
-            hello = ClientHello(hs.random, hs.session_id, config.cipher_suites, tuple(exts) + (Padding(pad),))
+            tail = hello.extensions[len(exts):]
+            hello = ClientHello(hs.random, hs.session_id, config.cipher_suites, tuple(exts) + (Padding(pad),) + tail)
+    if hs.psk_offer is not None:
+        hello = client_resumption.bind(hs, hello)
     hs.offered = {extension_type(e) for e in hello.extensions}
     return hello
 
@@ -107,10 +122,13 @@ def start(conn: "Connection") -> HandshakeState:
     if config.compatibility_mode:
         hs.session_id = _draw(config, 32, "legacy_session_id")
     conn.client_random = hs.random
+    hs.psk_offer = client_resumption.prepare_offer(conn)
     hello = build_client_hello(config, hs)
-    hs.transcript.update(conn.send_handshake_message(hello))
+    raw = conn.send_handshake_message(hello)
+    hs.transcript.update(raw)
     conn.set_plaintext_record_version(0x0303)
     conn.allow_change_cipher_spec(True)
+    client_resumption.after_first_client_hello(conn, hs, raw)     # 0-RTT keys and data, when offered
     return ExpectServerHello(hs)
 
 
@@ -128,9 +146,10 @@ def _check_server_hello_basics(hs: ClientHandshake, sh: Any, what: str) -> None:
     if sh.legacy_session_id_echo != hs.session_id:
         raise IllegalParameter(f"{what} legacy_session_id_echo does not match our session id",
                                expected=hs.session_id.hex() or "empty", received=sh.legacy_session_id_echo.hex() or "empty")
-    if sh.cipher_suite not in hs.config.cipher_suites:
+    tls13_suites = suites_of_version(hs.config.cipher_suites, TLS13)
+    if sh.cipher_suite not in tls13_suites:
         raise IllegalParameter(f"{what} selects cipher suite {sh.cipher_suite:#06x}, which was not offered",
-                               expected=", ".join(f"{c:#06x}" for c in hs.config.cipher_suites),
+                               expected=", ".join(f"{c:#06x}" for c in tls13_suites),
                                received=f"{sh.cipher_suite:#06x}")
     if sh.legacy_compression_method != 0:
         raise IllegalParameter(f"{what} selects compression method {sh.legacy_compression_method}",
@@ -145,6 +164,9 @@ class ExpectServerHello(HandshakeState):
 
     def handle(self, conn, sh, raw):
         hs = self.hs
+        if client_gets_tls12(hs.config, sh):
+            client_resumption.on_tls12_server_hello(conn, hs)     # no PSK, no 0-RTT in TLS 1.2
+            return client12.continue_from_tls13_hello(conn, hs, sh, raw)     # version negotiation
         if sh.is_hello_retry_request:
             _check_server_hello_basics(hs, sh, "HelloRetryRequest")
             return self._hello_retry(conn, sh, raw)
@@ -183,6 +205,7 @@ class ExpectServerHello(HandshakeState):
         hs.retry_group = group
         conn.negotiated.hello_retry = True
         conn.emit(HelloRetryRequested(group, cookie is not None))
+        client_resumption.on_hello_retry(conn, hs, suite)     # 0-RTT rejected; the PSK kept if its hash fits
         if group is not None:
             hs.key_shares = {group: KeyShare.generate(group, config.rng)}
         if config.compatibility_mode:
@@ -212,40 +235,51 @@ class ExpectServerHelloAfterRetry(HandshakeState):
 def _process_server_hello(conn, hs: ClientHandshake, sh, raw) -> HandshakeState:
     config = hs.config
     check_response_extensions(sh.extensions, "ServerHello", ALLOWED_IN_SERVER_HELLO, hs.offered)
-    key_share = sh.get_extension(KeyShareServerHello)
-    if key_share is None:
-        raise MissingExtension("ServerHello has no key_share (this client offers no PSK)")
-    entry = key_share.share
-    if hs.retry_group is not None and entry.group != hs.retry_group:
-        raise IllegalParameter("ServerHello key share is not for the group the HelloRetryRequest selected",
-                               expected=name_of(NamedGroup, hs.retry_group), received=name_of(NamedGroup, entry.group))
-    share = hs.key_shares.get(entry.group)
-    if share is None:
-        raise IllegalParameter(f"ServerHello key share is for {name_of(NamedGroup, entry.group)}, "
-                               f"for which no share was sent",
-                               expected=", ".join(name_of(NamedGroup, g) for g in hs.key_shares),
-                               received=name_of(NamedGroup, entry.group))
-    shared_secret = share.exchange(entry.key_exchange)
     suite = suite_info(sh.cipher_suite)
+    psk_schedule = client_resumption.on_server_hello(conn, hs, sh, suite)     # None: no resumption
+    key_share = sh.get_extension(KeyShareServerHello)
+    entry, shared_secret = None, None
+    if key_share is None:
+        if psk_schedule is None:
+            raise MissingExtension("ServerHello has no key_share and resumes no session")
+    else:
+        entry = key_share.share
+        if hs.retry_group is not None and entry.group != hs.retry_group:
+            raise IllegalParameter("ServerHello key share is not for the group the HelloRetryRequest selected",
+                                   expected=name_of(NamedGroup, hs.retry_group),
+                                   received=name_of(NamedGroup, entry.group))
+        share = hs.key_shares.get(entry.group)
+        if share is None:
+            raise IllegalParameter(f"ServerHello key share is for {name_of(NamedGroup, entry.group)}, "
+                                   f"for which no share was sent",
+                                   expected=", ".join(name_of(NamedGroup, g) for g in hs.key_shares),
+                                   received=name_of(NamedGroup, entry.group))
+        shared_secret = share.exchange(entry.key_exchange)
+    psk_mode = client_resumption.check_psk_mode(hs, key_share is not None) if psk_schedule is not None else None
     hs.suite = suite
     transcript = hs.transcript
     transcript.set_hash(suite.hash)
     transcript.update(raw)
-    schedule = hs.key_schedule = KeySchedule(suite)
-    schedule.early(None)
+    schedule = hs.key_schedule = psk_schedule if psk_schedule is not None else KeySchedule(suite)
+    if psk_schedule is None:
+        schedule.early(None)
     hs.client_hs, hs.server_hs = schedule.handshake(shared_secret, transcript.digest())
     conn.emit_secrets(schedule)
+    if psk_mode is not None:
+        client_resumption.accepted(conn, hs, psk_mode)
     negotiated = conn.negotiated
     negotiated.version = TLS13
     negotiated.cipher_suite = suite.code
-    negotiated.group = entry.group
+    negotiated.group = entry.group if entry is not None else None
     negotiated.server_name = config.server_name
     conn.use_tls13_record_limits()
     conn.install_read_keys(suite, hs.server_hs, "handshake")
     if config.compatibility_mode:
         conn.send_change_cipher_spec()         # before our first protected record (RFC 8446 D.4)
     # From here our alerts are protected, so the server (already reading with these keys) can read them.
-    conn.install_write_keys(suite, hs.client_hs, "handshake")
+    # With 0-RTT the early keys stay until EncryptedExtensions says whether the server reads them.
+    if client_resumption.handshake_write_keys_now(hs):
+        conn.install_write_keys(suite, hs.client_hs, "handshake")
     return ExpectEncryptedExtensions(hs)
 
 
@@ -283,7 +317,10 @@ class ExpectEncryptedExtensions(HandshakeState):
                                        expected=">= 64", received=str(limit.limit))
             conn.set_peer_record_size_limit(limit.limit)
             conn.set_own_record_size_limit(config.record_size_limit)
+        client_resumption.on_encrypted_extensions(conn, hs, ee)     # 0-RTT accepted or rejected
         hs.transcript.update(raw)
+        if conn.negotiated.resumed:
+            return ExpectFinished(hs)           # the PSK authenticates the server: no Certificate
         return ExpectCertificateOrCertificateRequest(hs)
 
 
@@ -366,6 +403,7 @@ class ExpectFinished(HandshakeState):
         conn.emit_secrets(schedule)
         conn.install_read_keys(hs.suite, server_ap, "application-0")
         conn.allow_change_cipher_spec(False)
+        client_resumption.end_early_data(conn, hs)      # EndOfEarlyData when 0-RTT was accepted
         if hs.certificate_request is not None:
             self._send_client_certificate(conn, hs)
         finished = Finished(schedule.finished(hs.client_hs, transcript.digest()))
@@ -396,11 +434,15 @@ class ExpectFinished(HandshakeState):
 
 
 class ExpectTraffic(HandshakeState):
-    """After the handshake: NewSessionTicket is accepted (and shown as an event; resumption comes later)."""
-    expected = (HT.NEW_SESSION_TICKET,)
+    """After the handshake: NewSessionTickets become session data (client_resumption.receive_ticket)."""
+    expected = (HT.NEW_SESSION_TICKET, HT.KEY_UPDATE)
 
     def __init__(self, hs: ClientHandshake):
         self.hs = hs
 
     def handle(self, conn, msg, raw):
+        if raw[0] == HT.KEY_UPDATE:
+            key_update.receive_key_update(conn, msg)
+        elif raw[0] == HT.NEW_SESSION_TICKET:
+            client_resumption.receive_ticket(conn, self.hs, msg)
         return self

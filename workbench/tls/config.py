@@ -15,13 +15,22 @@ from typing import Any, Callable, Sequence
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from . import signatures
+from . import session_config, signatures
 from .cipher_suites import CIPHER_SUITES
-from .enums import NamedGroup, ProtocolVersion
+from .early_data import DEFAULT_AGE_TOLERANCE, ReplayRegister
+from .enums import NamedGroup, ProtocolVersion, PskKeyExchangeMode
 from .errors import UsageError
 from .key_exchange import SUPPORTED_GROUPS
+from .session_cache import SessionCache
+from .tickets import SessionTickets, TicketKeyRing
+from .wallet import TicketWallet
 
 DEFAULT_CIPHER_SUITES = (0x1301, 0x1302, 0x1303)
+# TLS 1.2 suites added to the defaults when TLS 1.2 is enabled: ECDHE only, AEAD only (RFC 5289, RFC 7905).
+DEFAULT_CIPHER_SUITES_12 = (0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8)
+TLS12 = int(ProtocolVersion.TLS12)
+TLS13 = int(ProtocolVersion.TLS13)
+DEFAULT_VERSIONS = (TLS13,)
 DEFAULT_GROUPS = (NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1)
 MAX_RECORD_SIZE_LIMIT_13 = 2**14 + 1     # RFC 8449: TLSInnerPlaintext incl. content type
 
@@ -80,14 +89,37 @@ def _check_uint16_tuple(name: str, values: Any, *, allow_empty: bool = False) ->
     return values
 
 
-def _check_cipher_suites(values: Any) -> tuple[int, ...]:
+def _check_versions(values: Any) -> tuple[int, ...]:
+    """versions: TLS 1.3 and/or TLS 1.2, kept highest first (the order of supported_versions)."""
+    values = _check_uint16_tuple("versions", values)
+    for v in values:
+        if v not in (TLS12, TLS13):
+            raise UsageError(f"versions: 0x{v:04x} is not a version this engine speaks "
+                             f"(TLS 1.2 0x0303, TLS 1.3 0x0304)")
+    return tuple(sorted(values, reverse=True))
+
+
+def _version_name(version: int) -> str:
+    return "TLS 1.3" if version == TLS13 else "TLS 1.2"
+
+
+def _check_cipher_suites(values: Any, versions: tuple[int, ...] = DEFAULT_VERSIONS) -> tuple[int, ...]:
+    """Suites in preference order; None picks the defaults of the enabled versions."""
+    if values is None:
+        values = (DEFAULT_CIPHER_SUITES if TLS13 in versions else ()) + \
+                 (DEFAULT_CIPHER_SUITES_12 if TLS12 in versions else ())
     values = _check_uint16_tuple("cipher_suites", values)
     for code in values:
         info = CIPHER_SUITES.get(code)
         if info is None:
             raise UsageError(f"cipher_suites: 0x{code:04x} is not a cipher suite this engine implements")
-        if info.version != ProtocolVersion.TLS13:
-            raise UsageError(f"cipher_suites: {info.name} is a TLS 1.2 suite; only TLS 1.3 suites are supported")
+        if info.version not in versions:
+            raise UsageError(f"cipher_suites: {info.name} is a {_version_name(info.version)} suite, and versions "
+                             f"does not enable {_version_name(info.version)}")
+    for version in versions:
+        if not any(CIPHER_SUITES[code].version == version for code in values):
+            raise UsageError(f"versions enables {_version_name(version)}, but cipher_suites lists no "
+                             f"{_version_name(version)} suite")
     return values
 
 
@@ -106,8 +138,27 @@ def _check_alpn(values: Any) -> tuple[bytes, ...]:
     return tuple(out)
 
 
+def _check_renegotiation_policy(cfg: Any) -> None:
+    for name in ("allow_renegotiation", "allow_client_renegotiation"):
+        if not isinstance(getattr(cfg, name, False), bool):
+            raise UsageError(f"{name} must be True or False, got {getattr(cfg, name)!r}")
+    limit = getattr(cfg, "client_renegotiation_limit", None)
+    if limit is None:
+        return
+    try:
+        count, seconds = limit
+    except (TypeError, ValueError):
+        raise UsageError(f"client_renegotiation_limit must be None or (count, seconds), got {limit!r}") from None
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0 \
+            or not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
+        raise UsageError(f"client_renegotiation_limit needs a count >= 0 and seconds > 0, got {limit!r}")
+    cfg.client_renegotiation_limit = (count, float(seconds))
+
+
 def _check_common(cfg: Any) -> None:
-    cfg.cipher_suites = _check_cipher_suites(cfg.cipher_suites)
+    cfg.versions = _check_versions(cfg.versions)
+    cfg.cipher_suites = _check_cipher_suites(cfg.cipher_suites, cfg.versions)
+    _check_renegotiation_policy(cfg)
     cfg.supported_groups = _check_uint16_tuple("supported_groups", cfg.supported_groups)
     if not any(g in SUPPORTED_GROUPS for g in cfg.supported_groups):
         raise UsageError(f"supported_groups must include a group this engine can compute: "
@@ -149,7 +200,8 @@ def is_ip_address(name: str) -> bool:
 class ClientConfig:
     server_name: str | None = None            # SNI (not sent for an IP address) and the name the certificate must match
     alpn_protocols: tuple[bytes | str, ...] = ()
-    cipher_suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES
+    versions: tuple[int, ...] = DEFAULT_VERSIONS            # (0x0304,), (0x0303,) or both: TLS 1.3 and/or 1.2
+    cipher_suites: tuple[int, ...] | None = None            # None: the defaults of the enabled versions
     supported_groups: tuple[int, ...] = DEFAULT_GROUPS      # advertised; may list groups we cannot compute
     key_share_groups: tuple[int, ...] | None = None         # shares in the first ClientHello; None: first computable group
     signature_schemes: tuple[int, ...] = signatures.TLS13_SIGNATURE_SCHEMES
@@ -165,6 +217,15 @@ class ClientConfig:
     renegotiation_info: bool = False          # empty renegotiation_info in the ClientHello (as in RFC 8448)
     session_ticket_extension: bool = False    # empty session_ticket in the ClientHello (as in RFC 8448)
     client_hello_padding: bool = False        # RFC 7685 padding to 512 bytes when the ClientHello is 256..511 bytes
+    allow_renegotiation: bool = True          # TLS 1.2: False refuses HelloRequests and renegotiate()
+    # Resumption (docs/resumption.md): the session to offer (bytes from session_data()); psk_ke / psk_dhe_ke;
+    # TLS 1.3 tickets are single use unless ticket_reuse (RFC 8446 C.4); every ticket received goes to the
+    # wallet, and resume_from_wallet offers its newest unused one when no session_data is given.
+    session_data: bytes | None = field(default=None, repr=False)     # it holds a secret
+    psk_modes: tuple[int, ...] = (PskKeyExchangeMode.PSK_DHE_KE,)
+    ticket_reuse: bool = False
+    wallet: TicketWallet | None = field(default=None, repr=False, compare=False)
+    resume_from_wallet: bool = False
     rng: Callable[[int], bytes] = os.urandom
     clock: Callable[[], float] = time.time
     credential: Credential | None = field(init=False, default=None, repr=False)
@@ -189,6 +250,7 @@ class ClientConfig:
                 if g not in self.supported_groups:
                     raise UsageError(f"key_share_groups: 0x{g:04x} is not in supported_groups (RFC 8446 4.2.8)")
         self.trust_anchors = _check_anchors("trust_anchors", self.trust_anchors)
+        session_config.check_client(self)
         if self.verify_peer and not self.trust_anchors:
             raise UsageError("verify_peer=True needs trust_anchors (or set verify_peer=False)")
         if self.verify_peer and self.check_hostname and self.server_name is None:
@@ -209,7 +271,8 @@ class ServerConfig:
     private_key: Any = None
     certificates: tuple[tuple[tuple[x509.Certificate, ...], Any], ...] = ()   # more (chain, key) pairs
     alpn_protocols: tuple[bytes | str, ...] = ()       # server preference order
-    cipher_suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES      # server preference order
+    versions: tuple[int, ...] = DEFAULT_VERSIONS        # (0x0304,), (0x0303,) or both: TLS 1.3 and/or 1.2
+    cipher_suites: tuple[int, ...] | None = None        # server preference order; None: the defaults of the versions
     supported_groups: tuple[int, ...] = DEFAULT_GROUPS         # preference order; HelloRetryRequest when needed
     signature_schemes: tuple[int, ...] = signatures.TLS13_SIGNATURE_SCHEMES
     request_client_certificate: bool = False
@@ -221,6 +284,24 @@ class ServerConfig:
     record_size_limit: int | None = None
     padding: Padding = 0
     max_handshake_message_size: int = 65536
+    # TLS 1.2 renegotiation policy. allow_renegotiation=False refuses every renegotiation (no_renegotiation
+    # warning alert; renegotiate() fails). A client-initiated one is refused unless allow_client_renegotiation
+    # (OpenSSL's default too), and then at most client_renegotiation_limit = (count, seconds) in any window.
+    allow_renegotiation: bool = True
+    allow_client_renegotiation: bool = False
+    client_renegotiation_limit: tuple[int, float] | None = None
+    # Tickets and resumption (docs/resumption.md). ticket_count NewSessionTickets after each TLS 1.3
+    # handshake (send_ticket() sends more); tickets: SessionTickets (stateless, sealed under a rotating
+    # TicketKeyRing, by default; or stateful) shared by the connections of this config. 0-RTT is offered
+    # in tickets when max_early_data > 0, and accepted once per ticket (anti_replay) within the age window.
+    ticket_count: int = session_config.DEFAULT_TICKET_COUNT
+    ticket_lifetime: int = session_config.DEFAULT_TICKET_LIFETIME
+    tickets: SessionTickets | TicketKeyRing | None = None
+    psk_modes: tuple[int, ...] = (PskKeyExchangeMode.PSK_DHE_KE,)
+    max_early_data: int = 0
+    early_data_age_tolerance: float = DEFAULT_AGE_TOLERANCE
+    anti_replay: ReplayRegister | None = None
+    session_cache: SessionCache | None = None     # TLS 1.2 session IDs (extended master secret ones), bounded
     rng: Callable[[int], bytes] = os.urandom
     clock: Callable[[], float] = time.time
     credentials: tuple[Credential, ...] = field(init=False, default=(), repr=False)
@@ -241,6 +322,7 @@ class ServerConfig:
             raise UsageError("a server needs a certificate chain and private key")
         self.credentials = tuple(creds)
         self.client_trust_anchors = _check_anchors("client_trust_anchors", self.client_trust_anchors)
+        session_config.check_server(self)
         if self.require_client_certificate:
             self.request_client_certificate = True
         if self.request_client_certificate and self.verify_client_certificate and not self.client_trust_anchors:
@@ -251,3 +333,8 @@ class ServerConfig:
     def computable_groups(self) -> tuple[int, ...]:
         """supported_groups this engine can do key exchange with, in preference order."""
         return tuple(g for g in self.supported_groups if g in SUPPORTED_GROUPS)
+
+
+def suites_of_version(cipher_suites: Sequence[int], version: int) -> tuple[int, ...]:
+    """The suites of one protocol version, in the order given (a config may list 1.3 and 1.2 suites)."""
+    return tuple(code for code in cipher_suites if CIPHER_SUITES[code].version == version)

@@ -2,7 +2,8 @@
 
 A `Connection` owns the record layer of one TLS connection (framing, per-direction record
 protection, alerts, change_cipher_spec, the handshake message reassembly) and delegates
-handshake messages to the current state object of client13 / server13.
+handshake messages to the current state object of client13 / server13 (client12 / server12 once
+TLS 1.2 is negotiated; record_layer12 holds what the TLS 1.2 record layer does differently).
 
     conn = Connection(ClientConfig(server_name="example.com", trust_anchors=(ca,)))
     conn.start_handshake()
@@ -20,18 +21,22 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from . import client13, errors, server13
+from . import client12, client13, errors, renegotiation, server13
 from .cipher_suites import CipherSuiteInfo
 from .config import MAX_RECORD_SIZE_LIMIT_13, ClientConfig, ServerConfig
-from .enums import AlertDescription, AlertLevel, ContentType, name_of
+from .enums import AlertDescription, AlertLevel, ContentType, KeyUpdateType, name_of
 from .errors import DecodeError, ProtocolError, RecordOverflow, UnexpectedMessage, UsageError
 from .events import (AlertReceived, AlertSent, ApplicationData, ChangeCipherSpecReceived, ChangeCipherSpecSent,
                      ConnectionClosed, Event, HandshakeComplete, HandshakeMessageReceived, HandshakeMessageSent,
                      KeysInstalled, RecordReceived, RecordSent, SecretDerived)
+from .key_update import KeyUpdates
 from .keylog import key_log_line
 from .messages import HandshakeReassembler, decode_handshake, encode_handshake
-from .record import MAX_CIPHERTEXT_12, MAX_CIPHERTEXT_13, MAX_PLAINTEXT, RecordFramer
+from .record import MAX_CIPHERTEXT_12, MAX_CIPHERTEXT_13, MAX_PLAINTEXT, RecordFramer, record_of
 from .record_protection import NullProtection, RecordProtection, TLS13Protection
+from .post_handshake import PostHandshakeAPI
+from .record_layer12 import TLS12RecordLayer
+from .session_api import SessionAPI, SessionState
 
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT = int(ContentType.ALERT)
@@ -41,9 +46,11 @@ _CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
 _WARNING = int(AlertLevel.WARNING)
 _FATAL = int(AlertLevel.FATAL)
 _CLOSE_NOTIFY = int(AlertDescription.close_notify)
+_NO_RENEGOTIATION = int(AlertDescription.no_renegotiation)
+_NO_KEY_UPDATE = KeyUpdateType.NONE
 _USER_CANCELED = int(AlertDescription.user_canceled)
-# Early data a server skips when it does not accept 0-RTT (RFC 8446 4.2.10); we never advertise
-# a max_early_data_size, so this bounds what a client may have sent optimistically.
+# Early data a server skips when it does not accept 0-RTT (RFC 8446 4.2.10), at least: a server
+# whose tickets allow more passes its own budget (server_resumption).
 _EARLY_DATA_SKIP_BUDGET = 4 * 2**14
 
 
@@ -65,10 +72,14 @@ class Negotiated:
     peer_record_size_limit: int | None = None    # RFC 8449, in force when both sides sent it
     client_certificate_scheme: int | None = None
     resumed: bool = False
+    extended_master_secret: bool = False         # TLS 1.2 (RFC 7627)
+    secure_renegotiation: bool = False           # TLS 1.2 (RFC 5746); always so once a 1.2 handshake completed
+    session_id: bytes = b""                      # TLS 1.2: the session of the latest handshake
 
 
-class Connection:
-    """One TLS connection, client or server (from the config type), without any I/O."""
+class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
+    """One TLS connection, client or server (from the config type), without any I/O.
+    Session data, tickets and 0-RTT: see SessionAPI (session_api.py)."""
 
     def __init__(self, config: ClientConfig | ServerConfig):
         if isinstance(config, ClientConfig):
@@ -109,6 +120,13 @@ class Connection:
         self._secrets_seen: tuple[Any, int] = (None, 0)     # (key schedule, secrets already emitted)
         self._key_log: list[tuple[str, bytes, bytes]] = []
         self._state: Any = None
+        self.session_state = SessionState()
+        # KeyUpdate and renegotiation (post_handshake.py), the TLS 1.2 record layer (record_layer12.py)
+        self.key_updates = KeyUpdates()
+        self._pending_renegotiation: str | None = None
+        self._renegotiating = False
+        self._held_data: list[bytes] = []
+        self._tls12 = False
         if self.role == "server":
             self._started = True
             self._state = server13.ExpectClientHello()
@@ -123,7 +141,8 @@ class Connection:
             raise UsageError("the handshake has already started")
         if self._sent_close:
             raise UsageError("the connection is closed")
-        self._state = client13.start(self)
+        # A client that offers TLS 1.3 (and maybe 1.2) starts as a 1.3 client; one offering 1.2 only as a 1.2 one.
+        self._state = (client13 if 0x0304 in self.config.versions else client12).start(self)
         self._started = True
         self._flush_handshake()
 
@@ -140,26 +159,28 @@ class Connection:
         try:
             framer = self._framer
             framer.feed(data)
-            pop = framer.pop
+            pop_raw = framer.pop_raw
             events = self._events
             while not self._received_close:
-                record = pop()
-                if record is None:
+                raw = pop_raw()
+                if raw is None:
                     break
-                if record.content_type == _APPLICATION_DATA and self._application_fast_path:
-                    # The bulk path: decrypt, and application data goes straight out as an event.
+                header, fragment = raw
+                if header[0] == _APPLICATION_DATA and self._application_fast_path:
+                    # The bulk path: no Record object, no copy of the fragment; decrypt, and
+                    # application data goes straight out as an event.
                     read = self._read
                     sequence = read.sequence
-                    inner_type, content = read.open(record)
-                    events.append(RecordReceived(_APPLICATION_DATA, inner_type, len(record.fragment), read.epoch,
-                                                 sequence))
+                    inner_type, content = read.open_raw(header, fragment)
+                    events.append(RecordReceived(_APPLICATION_DATA, inner_type, len(fragment), read.epoch, sequence))
                     if inner_type == _APPLICATION_DATA and not self._handshake_fragment_pending:
                         events.append(ApplicationData(content, read.epoch))
                     else:
                         self._handle_inner(inner_type, content, read.epoch)
                 else:
-                    self._handle_record(record)
+                    self._handle_record(record_of(header, fragment))
             self._flush_handshake()
+            self._run_scheduled()        # a KeyUpdate (ours or the answer to the peer's), a renegotiation
         except ProtocolError as exc:
             self._fail(exc)
             raise
@@ -192,10 +213,8 @@ class Connection:
 
     def send(self, data: bytes) -> None:
         """Queue application data, split into records of at most 2^14 bytes (or the peer's record_size_limit)."""
-        if not self._can_send:
-            if not self._handshake_complete:
-                raise UsageError("send() before the handshake completed")
-            raise UsageError("the connection is closed for sending")
+        if not self._can_send and not self._send_off_fast_path(data):
+            return          # held back until the renegotiation under way completes
         if type(data) is not bytes:
             data = bytes(data)
         size = len(data)
@@ -225,10 +244,6 @@ class Connection:
         self._send_alert(_WARNING, _CLOSE_NOTIFY, "close() called")
         self._set_sent_close()
         self._events.append(ConnectionClosed("close_notify sent", by_peer=False))
-
-    def do_handshake(self) -> None:
-        """Flush scheduled actions (KeyUpdate in a later version); nothing is scheduled yet."""
-        return None
 
     def key_log_lines(self) -> list[str]:
         """NSS key log lines (no trailing newline) for every labelled secret derived so far."""
@@ -332,9 +347,9 @@ class Connection:
         self._read_inner_limit = min(limit, MAX_RECORD_SIZE_LIMIT_13)
         self._refresh_fast_paths()
 
-    def skip_early_data(self) -> None:
+    def skip_early_data(self, budget: int = _EARLY_DATA_SKIP_BUDGET) -> None:
         """A server refusing 0-RTT drops the client's early data records (RFC 8446 4.2.10)."""
-        self._early_data_skip = _EARLY_DATA_SKIP_BUDGET
+        self._early_data_skip = budget
         self._refresh_fast_paths()
 
     def emit_secrets(self, key_schedule: Any) -> None:
@@ -363,7 +378,9 @@ class Connection:
         self._events.append(event)
 
     def _refresh_fast_paths(self) -> None:
-        self._can_send = self._handshake_complete and not self._sent_close
+        # Off the bulk send path too: scheduled work (it goes before the data), a renegotiation under way.
+        self._can_send = (self._handshake_complete and not self._sent_close and not self._renegotiating
+                          and self.key_updates.pending is _NO_KEY_UPDATE and self._pending_renegotiation is None)
         self._application_fast_path = (self._application_read and self._read_inner_limit is None
                                        and not self._early_data_skip)
 
@@ -393,7 +410,8 @@ class Connection:
         padding = self._padding_for(content_type, len(data)) if self._padding else 0
         record = write.seal(content_type, data, padding)
         self._out.append(record)
-        self._events.append(RecordSent(_APPLICATION_DATA, content_type, len(record) - 5, write.epoch, sequence))
+        # The outer type: always application_data in TLS 1.3, the content's own type in TLS 1.2.
+        self._events.append(RecordSent(record[0], content_type, len(record) - 5, write.epoch, sequence))
 
     def _flush_handshake(self) -> None:
         """Frame the queued handshake messages into as few records as the size limit allows."""
@@ -426,6 +444,9 @@ class Connection:
     # ------------------------------------------------------------------ reading records
 
     def _handle_record(self, record: Any) -> None:
+        if self._tls12:
+            self._handle_record12(record)
+            return
         content_type = record.content_type
         read = self._read
         if content_type == _APPLICATION_DATA:
@@ -479,6 +500,8 @@ class Connection:
         """The content of a protected record."""
         if inner_type == _APPLICATION_DATA:
             if not self._application_read:
+                if self._receive_early_data(content, epoch):
+                    return          # 0-RTT data the server accepted
                 raise UnexpectedMessage("application data before the handshake completed",
                                         expected="handshake", received="application_data")
             if self._handshake_fragment_pending:
@@ -535,7 +558,7 @@ class Connection:
         state = self._state
         msg_type = raw[0]
         try:
-            message = decode_handshake(raw, tls13=True)
+            message = decode_handshake(raw, tls13=not self._tls12)
         except DecodeError:
             if msg_type not in state.expected:
                 raise state.unexpected(msg_type) from None
@@ -563,6 +586,9 @@ class Connection:
             return
         if description == _USER_CANCELED:
             return          # a warning; close_notify follows (RFC 8446 6.1)
+        if self._tls12 and level == _WARNING and description == _NO_RENEGOTIATION:
+            self._state = renegotiation.peer_refused(self, self._state)     # TLS 1.2: a refusal, not an error
+            return
         # RFC 8446 6: every other alert is fatal, whatever its level says.
         self._received_close = True
         self._set_sent_close()

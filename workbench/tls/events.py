@@ -12,7 +12,7 @@ import enum
 from dataclasses import MISSING, dataclass
 from typing import Any, ClassVar
 
-from .enums import (AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, NamedGroup,
+from .enums import (AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, KeyUpdateType, NamedGroup,
                     ProtocolVersion, PskKeyExchangeMode, SignatureScheme, name_of)
 
 # Field names whose integer values are code points: to_dict() shows them by name.
@@ -34,6 +34,8 @@ _CODE_POINT_FIELDS: dict[str, type[enum.IntEnum]] = {
     "level": AlertLevel,
     "description": AlertDescription,
     "modes": PskKeyExchangeMode,
+    "psk_mode": PskKeyExchangeMode,
+    "request_update": KeyUpdateType,
 }
 
 
@@ -254,10 +256,153 @@ class ConnectionClosed(Event):
     error: Exception | None = None
 
 
+# --- after the handshake: KeyUpdate (TLS 1.3), renegotiation (TLS 1.2) ---------------------------------
+
+@dataclass(frozen=True, slots=True)
+class KeyUpdateSent(Event):
+    """We sent a KeyUpdate; our records are now protected by application_traffic_secret_<generation>.
+    `answer` is True when it answers the peer's update_requested."""
+    kind: ClassVar[str] = "key_update"
+    generation: int
+    request_update: int
+    answer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUpdateReceived(Event):
+    """The peer sent a KeyUpdate; its records are now protected by application_traffic_secret_<generation>."""
+    kind: ClassVar[str] = "key_update"
+    generation: int
+    request_update: int
+
+
+@dataclass(frozen=True, slots=True)
+class HelloRequestReceived(Event):
+    """A TLS 1.2 client got the server's HelloRequest. `action`: "renegotiating", "refused"
+    (no_renegotiation sent) or "ignored" (a handshake was already under way)."""
+    kind: ClassVar[str] = "renegotiation"
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenegotiationStarted(Event):
+    """A TLS 1.2 renegotiation began (its ClientHello was sent or received). `initiator` is "client" or
+    "server" (who asked: a server asks with HelloRequest); `abbreviated` says the client offered to resume
+    the current session; `number` counts renegotiations on this connection (1 for the first);
+    `previous_epoch` protects the records until the new keys take over."""
+    kind: ClassVar[str] = "renegotiation"
+    initiator: str
+    abbreviated: bool
+    number: int
+    previous_epoch: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenegotiationFinished(Event):
+    """Both Finished messages of a renegotiation verified; `epoch` protects the records from now on.
+    `abbreviated` is True when the session was resumed."""
+    kind: ClassVar[str] = "renegotiation"
+    initiator: str
+    abbreviated: bool
+    number: int
+    epoch: str
+    cipher_suite: int
+
+
+@dataclass(frozen=True, slots=True)
+class RenegotiationRefused(Event):
+    """A renegotiation did not happen: the peer answered no_renegotiation (`by_peer`), or we refused
+    the peer's request by policy and told it so with a no_renegotiation warning."""
+    kind: ClassVar[str] = "renegotiation"
+    initiator: str
+    by_peer: bool
+    reason: str
+
+
+# --- sessions: tickets, resumption, 0-RTT -------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TicketIssued(Event):
+    """The server sent a ticket: a TLS 1.3 NewSessionTicket (age_add, nonce, max_early_data) or an
+    RFC 5077 one in a TLS 1.2 handshake (age_add and nonce None). `mode`: "stateless" or "stateful"."""
+    kind: ClassVar[str] = "ticket"
+    version: int
+    ticket: bytes
+    lifetime: int
+    age_add: int | None
+    nonce: bytes | None
+    max_early_data: int
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketReceived(Event):
+    """The client received a ticket (the NEW_SESSION_TICKET hook of GnuTLS); session_data() now returns it."""
+    kind: ClassVar[str] = "ticket"
+    version: int
+    ticket: bytes
+    lifetime: int
+    age_add: int | None
+    nonce: bytes | None
+    max_early_data: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResumptionOffered(Event):
+    """A session is offered: client side when it sends the ClientHello, server side when it reads it.
+    `ticket` is the (first) PSK identity, TLS 1.2 ticket or session ID; `ticket_age` the client's
+    view in ms (TLS 1.3, client side)."""
+    kind: ClassVar[str] = "resumption"
+    version: int
+    ticket: bytes
+    ticket_age: int | None
+    early_data: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResumptionAccepted(Event):
+    """The handshake resumes the offered session; `psk_mode` is the PskKeyExchangeMode (TLS 1.3)."""
+    kind: ClassVar[str] = "resumption"
+    version: int
+    ticket: bytes
+    psk_mode: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResumptionRefused(Event):
+    """No resumption: a full handshake follows (or, for a bad binder, the handshake ends). `reason` says why."""
+    kind: ClassVar[str] = "resumption"
+    reason: str
+    ticket: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyDataAccepted(Event):
+    """0-RTT data is accepted (client: the server said so; server: it will read it).
+    `max_early_data` is the ticket's limit, `length` the bytes the client sent so far (0 on the server)."""
+    kind: ClassVar[str] = "early_data"
+    max_early_data: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyDataRejected(Event):
+    """0-RTT data is not accepted. On the client `data` is everything it sent as early data, handed
+    back so that the caller can send it again after the handshake; on the server it is empty
+    (the server cannot read what it skips)."""
+    kind: ClassVar[str] = "early_data"
+    data: bytes
+    reason: str
+
+
 ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     HandshakeMessageSent, HandshakeMessageReceived, HelloRetryRequested, HandshakeComplete,
     SecretDerived, KeysInstalled, RecordSent, RecordReceived, ChangeCipherSpecSent, ChangeCipherSpecReceived,
     AlertSent, AlertReceived, ApplicationData, ConnectionClosed,
+    KeyUpdateSent, KeyUpdateReceived, HelloRequestReceived, RenegotiationStarted, RenegotiationFinished,
+    RenegotiationRefused,
+    TicketIssued, TicketReceived, ResumptionOffered, ResumptionAccepted, ResumptionRefused,
+    EarlyDataAccepted, EarlyDataRejected,
 )
 
 for _cls in ALL_EVENT_TYPES:

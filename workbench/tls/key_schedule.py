@@ -7,7 +7,11 @@ key-schedule view can draw where each one came from.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+from hmac import digest as _hmac_digest
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
@@ -15,16 +19,17 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from .cipher_suites import CipherSuiteInfo
 from .enums import HandshakeType
 from .errors import UsageError
+from .frozen import fast_frozen_init
 
 # --- HKDF (RFC 5869 via cryptography) and the TLS 1.3 labels -------------------------------------
 
 _LABEL_PREFIX = b"tls13 "
 
 # The handshake derives a dozen secrets per connection: keep hash instances and the constant
-# part of each HkdfLabel (length + label) instead of rebuilding them on every call.
+# part of each HkdfLabel (length, label, context length) instead of rebuilding them on every call.
 _HASH_INSTANCES: dict[type, hashes.HashAlgorithm] = {}
-_LABEL_HEADS: dict[tuple[bytes, int], bytes] = {}
-_LABEL_HEADS_LIMIT = 128              # exporter labels come from callers; do not grow without bound
+_LABEL_HEADS: dict[tuple[bytes, int, int], bytes] = {}
+_LABEL_HEADS_LIMIT = 256              # exporter labels come from callers; do not grow without bound
 
 
 def _hash(hash_cls: type) -> hashes.HashAlgorithm:
@@ -36,18 +41,61 @@ def _hash(hash_cls: type) -> hashes.HashAlgorithm:
 
 def hkdf_extract(hash_cls: type, salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract. An empty salt is the same as a string of zeros (HMAC pads the key with zeros)."""
-    return HKDF.extract(_hash(hash_cls), salt, ikm)
+    return HKDF.extract(_HASH_INSTANCES.get(hash_cls) or _hash(hash_cls), salt, ikm)
+
+
+def _label_head(label: bytes, context: bytes, length: int) -> bytes:
+    """The HkdfLabel structure (RFC 8446 7.1) up to the context itself: head + context is the
+    `info` of HKDF-Expand."""
+    key = (label, length, len(context))
+    head = _LABEL_HEADS.get(key)
+    if head is None:
+        full_label = _LABEL_PREFIX + label
+        head = length.to_bytes(2, "big") + bytes((len(full_label),)) + full_label + bytes((len(context),))
+        if len(_LABEL_HEADS) < _LABEL_HEADS_LIMIT:
+            _LABEL_HEADS[key] = head
+    return head
+
+
+def _label_info(label: bytes, context: bytes, length: int) -> bytes:
+    """The HkdfLabel structure (RFC 8446 7.1), the `info` of HKDF-Expand."""
+    return _label_head(label, context, length) + context
+
+
+class LabelExpander:
+    """HKDF-Expand-Label from one secret, for several labels.
+
+    An output no longer than the hash is one HMAC block, T(1) = HMAC(secret, info || 0x01)
+    (RFC 5869 2.3); that is every secret, key and IV of TLS 1.3. The HMAC is keyed once and
+    copied per label, which costs half of a fresh HKDFExpand. Longer outputs (exporters) take
+    cryptography's HKDFExpand, which also enforces the 255-block limit.
+    """
+
+    __slots__ = ("_hash_cls", "_secret", "_keyed", "_digest_size")
+
+    def __init__(self, hash_cls: type, secret: bytes):
+        self._hash_cls = hash_cls
+        self._secret = secret
+        self._digest_size = hash_cls.digest_size
+        self._keyed = hmac.HMAC(secret, _HASH_INSTANCES.get(hash_cls) or _hash(hash_cls))
+
+    def expand(self, label: bytes, context: bytes, length: int) -> bytes:
+        if length > self._digest_size:
+            info = _label_info(label, context, length)
+            return HKDFExpand(_hash(self._hash_cls), length, info).derive(self._secret)
+        head = _LABEL_HEADS.get((label, length, len(context))) or _label_head(label, context, length)
+        mac = self._keyed.copy()
+        mac.update(head + context + b"\x01")
+        return mac.finalize()[:length]
 
 
 def hkdf_expand_label(hash_cls: type, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
     """HKDF-Expand-Label; `label` is given without the "tls13 " prefix."""
-    head = _LABEL_HEADS.get((label, length))
-    if head is None:
-        full_label = _LABEL_PREFIX + label
-        head = length.to_bytes(2, "big") + bytes((len(full_label),)) + full_label
-        if len(_LABEL_HEADS) < _LABEL_HEADS_LIMIT:
-            _LABEL_HEADS[label, length] = head
-    return HKDFExpand(_hash(hash_cls), length, head + bytes((len(context),)) + context).derive(secret)
+    if length > hash_cls.digest_size:
+        return HKDFExpand(_hash(hash_cls), length, _label_info(label, context, length)).derive(secret)
+    mac = hmac.HMAC(secret, _HASH_INSTANCES.get(hash_cls) or _hash(hash_cls))      # one block: see LabelExpander
+    mac.update(_label_head(label, context, length) + context + b"\x01")
+    return mac.finalize()[:length]
 
 
 def derive_secret(hash_cls: type, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
@@ -57,8 +105,8 @@ def derive_secret(hash_cls: type, secret: bytes, label: bytes, transcript_hash: 
 
 def traffic_keys(suite: CipherSuiteInfo, secret: bytes) -> tuple[bytes, bytes]:
     """The record protection (key, iv) of one traffic secret (RFC 8446 7.3)."""
-    return (hkdf_expand_label(suite.hash, secret, b"key", b"", suite.key_length),
-            hkdf_expand_label(suite.hash, secret, b"iv", b"", suite.iv_length))
+    expander = LabelExpander(suite.hash, secret)
+    return expander.expand(b"key", b"", suite.key_length), expander.expand(b"iv", b"", suite.iv_length)
 
 
 def next_traffic_secret(hash_cls: type, secret: bytes) -> bytes:
@@ -80,10 +128,47 @@ def resumption_psk(hash_cls: type, resumption_master_secret: bytes, ticket_nonce
                              hash_cls.digest_size)
 
 
+# Running hashes use hashlib (OpenSSL underneath, as for cryptography): its objects copy and
+# digest without the per-call checks of cryptography's Hash, and digest() leaves them usable.
+_HASHLIB_CONSTRUCTORS: dict[type, Callable[..., Any]] = {}
+
+
+class _CryptographyRunningHash:
+    """cryptography's Hash in hashlib's shape (update, copy, digest), for a hash hashlib lacks."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, hash_cls: type, data: bytes = b"", *, context: hashes.Hash | None = None):
+        self._context = context if context is not None else hashes.Hash(_hash(hash_cls))
+        if data:
+            self._context.update(data)
+
+    def update(self, data: bytes) -> None:
+        self._context.update(data)
+
+    def copy(self) -> "_CryptographyRunningHash":
+        return _CryptographyRunningHash(None, context=self._context.copy())
+
+    def digest(self) -> bytes:
+        return self._context.copy().finalize()
+
+
+def _hashlib_constructor(hash_cls: type) -> Callable[..., Any]:
+    """A constructor (data=b"") -> running hash object with update, copy and digest."""
+    constructor = _HASHLIB_CONSTRUCTORS.get(hash_cls)
+    if constructor is None:
+        name = hash_cls.name
+        try:
+            hashlib.new(name)
+            constructor = getattr(hashlib, name, None) or functools.partial(hashlib.new, name)
+        except ValueError:
+            constructor = functools.partial(_CryptographyRunningHash, hash_cls)
+        _HASHLIB_CONSTRUCTORS[hash_cls] = constructor
+    return constructor
+
+
 def hash_of(hash_cls: type, data: bytes) -> bytes:
-    h = hashes.Hash(_hash(hash_cls))
-    h.update(data)
-    return h.finalize()
+    return _hashlib_constructor(hash_cls)(data).digest()
 
 
 _EMPTY_HASHES: dict[type, bytes] = {}
@@ -102,15 +187,15 @@ class Transcript:
     """The running hash of the handshake messages.
 
     The hash may be unknown until the ServerHello picks a suite: until `set_hash()` the raw
-    messages are buffered. Digests come from copies of the running hash object, so asking for
-    the hash after each message costs one finalize, never a rehash from the start.
+    messages are buffered. Asking for the hash after each message costs one digest of the
+    running hash object, never a rehash from the start.
     """
 
     __slots__ = ("hash", "_context", "_pending", "messages")
 
     def __init__(self, hash_cls: type | None = None, *, keep_messages: bool = False):
         self.hash: type | None = None
-        self._context: hashes.Hash | None = None
+        self._context = None                    # a hashlib object once the hash is known
         self._pending: list[bytes] = []
         # The messages the hash covers, for display; None unless asked for (it costs memory).
         self.messages: list[bytes] | None = [] if keep_messages else None
@@ -122,8 +207,8 @@ class Transcript:
             if self.hash is hash_cls:
                 return
             raise UsageError(f"transcript hash already set to {self.hash.name}")
+        self._context = _hashlib_constructor(hash_cls)()
         self.hash = hash_cls
-        self._context = hashes.Hash(_hash(hash_cls))
         for message in self._pending:
             self._context.update(message)
         self._pending.clear()
@@ -136,20 +221,28 @@ class Transcript:
         if self.messages is not None:
             self.messages.append(raw_handshake_message)
 
-    def _require_hash(self) -> hashes.Hash:
+    def buffered(self) -> tuple[bytes, ...]:
+        """The messages held while the hash is unknown (a client's ClientHello before the ServerHello:
+        a TLS 1.2 handshake takes them over when the server picks 1.2)."""
+        return tuple(self._pending)
+
+    def _require_hash(self):
         if self._context is None:
             raise UsageError("the transcript hash is not known yet (set_hash() after the ServerHello)")
         return self._context
 
     def digest(self) -> bytes:
-        return self._require_hash().copy().finalize()
+        context = self._context
+        if context is None:
+            self._require_hash()            # raises
+        return context.digest()
 
     def digest_with(self, extra: bytes) -> bytes:
         """The hash of everything so far plus `extra`, leaving the transcript unchanged
         (the PSK binder covers a truncated ClientHello that is never added as such)."""
         context = self._require_hash().copy()
         context.update(extra)
-        return context.finalize()
+        return context.digest()
 
     def restart_after_hello_retry(self) -> None:
         """Replace ClientHello1 by the synthetic message_hash message (RFC 8446 4.4.1).
@@ -158,14 +251,30 @@ class Transcript:
         """
         digest = self.digest()
         synthetic = bytes((HandshakeType.MESSAGE_HASH, 0, 0, len(digest))) + digest
-        self._context = hashes.Hash(_hash(self.hash))
-        self._context.update(synthetic)
+        self._context = _hashlib_constructor(self.hash)(synthetic)
         if self.messages is not None:
             self.messages[:] = [synthetic]
 
 
 # --- TLS 1.3 key schedule -----------------------------------------------------------------------
 
+# Without a PSK the early secret is HKDF-Extract(0, 0) and its "derived" successor is fixed too:
+# constants per hash, computed once (RFC 8446 7.1).
+_NO_PSK_SECRETS: dict[type, tuple[bytes, bytes]] = {}
+
+
+def _no_psk_secrets(hash_cls: type) -> tuple[bytes, bytes]:
+    """(early secret, the salt of the handshake secret) of a handshake without a PSK."""
+    secrets = _NO_PSK_SECRETS.get(hash_cls)
+    if secrets is None:
+        zeros = bytes(hash_cls.digest_size)
+        early = hkdf_extract(hash_cls, zeros, zeros)
+        salt = derive_secret(hash_cls, early, b"derived", _empty_hash(hash_cls))
+        secrets = _NO_PSK_SECRETS[hash_cls] = (early, salt)
+    return secrets
+
+
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class DerivedSecret:
     name: str
@@ -190,8 +299,11 @@ class KeySchedule:
         self._zeros = bytes(self.hash_length)
         self._empty_hash = _empty_hash(self.hash)
         self._early_secret: bytes | None = None
+        self._early_without_psk = False
         self._handshake_secret: bytes | None = None
+        self._handshake_expander: LabelExpander | None = None
         self._master_secret: bytes | None = None
+        self._master_expander: LabelExpander | None = None
         # Current application traffic secret and its generation, per direction (True = client).
         self._application: dict[bool, tuple[bytes, int]] = {}
 
@@ -209,7 +321,11 @@ class KeySchedule:
         """The early secret: HKDF-Extract(0, PSK), with zeros for the PSK in a full handshake."""
         if self._early_secret is not None:
             raise UsageError("the early secret is already derived")
-        secret = hkdf_extract(self.hash, self._zeros, psk if psk is not None else self._zeros)
+        if psk is None:
+            secret = _no_psk_secrets(self.hash)[0]
+            self._early_without_psk = True
+        else:
+            secret = hkdf_extract(self.hash, self._zeros, psk)
         self._early_secret = self._record("early secret", secret, None, ("PSK",) if psk is not None else ())
         return secret
 
@@ -246,14 +362,19 @@ class KeySchedule:
             raise UsageError("the handshake secret is already derived")
         if self._early_secret is None:
             self.early(None)
-        salt = self._derive(self._early_secret, b"derived", self._empty_hash)
+        if self._early_without_psk:
+            salt = _no_psk_secrets(self.hash)[1]
+        else:
+            salt = self._derive(self._early_secret, b"derived", self._empty_hash)
         ikm = shared_secret if shared_secret is not None else self._zeros
         inputs = ("early secret", "(EC)DHE") if shared_secret is not None else ("early secret",)
         secret = self._handshake_secret = self._record("handshake secret", hkdf_extract(self.hash, salt, ikm),
                                                        None, inputs)
-        client = self._record("c hs traffic", self._derive(secret, b"c hs traffic", transcript_hash),
+        expander = self._handshake_expander = LabelExpander(self.hash, secret)   # also master()'s salt
+        size = self.hash_length
+        client = self._record("c hs traffic", expander.expand(b"c hs traffic", transcript_hash, size),
                               "CLIENT_HANDSHAKE_TRAFFIC_SECRET", ("handshake secret", "ClientHello..ServerHello"))
-        server = self._record("s hs traffic", self._derive(secret, b"s hs traffic", transcript_hash),
+        server = self._record("s hs traffic", expander.expand(b"s hs traffic", transcript_hash, size),
                               "SERVER_HANDSHAKE_TRAFFIC_SECRET", ("handshake secret", "ClientHello..ServerHello"))
         return client, server
 
@@ -266,15 +387,17 @@ class KeySchedule:
             raise UsageError("derive the handshake secret first")
         if self._master_secret is not None:
             raise UsageError("the master secret is already derived")
-        salt = self._derive(self._handshake_secret, b"derived", self._empty_hash)
+        size = self.hash_length
+        salt = self._handshake_expander.expand(b"derived", self._empty_hash, size)
         secret = self._master_secret = self._record("master secret", hkdf_extract(self.hash, salt, self._zeros),
                                                     None, ("handshake secret",))
+        expander = self._master_expander = LabelExpander(self.hash, secret)     # also the resumption secret
         context = ("master secret", "ClientHello..server Finished")
-        client = self._record("c ap traffic", self._derive(secret, b"c ap traffic", transcript_hash),
+        client = self._record("c ap traffic", expander.expand(b"c ap traffic", transcript_hash, size),
                               "CLIENT_TRAFFIC_SECRET_0", context)
-        server = self._record("s ap traffic", self._derive(secret, b"s ap traffic", transcript_hash),
+        server = self._record("s ap traffic", expander.expand(b"s ap traffic", transcript_hash, size),
                               "SERVER_TRAFFIC_SECRET_0", context)
-        self._record("exp master", self._derive(secret, b"exp master", transcript_hash), "EXPORTER_SECRET", context)
+        self._record("exp master", expander.expand(b"exp master", transcript_hash, size), "EXPORTER_SECRET", context)
         self._application = {True: (client, 0), False: (server, 0)}
         return client, server
 
@@ -285,7 +408,9 @@ class KeySchedule:
 
     def resumption_master_secret(self, transcript_hash: bytes) -> bytes:
         """transcript = ClientHello..client Finished."""
-        return self._record("res master", self._derive(self._require_master(), b"res master", transcript_hash),
+        self._require_master()
+        return self._record("res master", self._master_expander.expand(b"res master", transcript_hash,
+                                                                       self.hash_length),
                             None, ("master secret", "ClientHello..client Finished"))
 
     def exporter_master_secret(self) -> bytes | None:
@@ -313,23 +438,20 @@ class KeySchedule:
 # --- TLS 1.2 ------------------------------------------------------------------------------------
 
 def prf12(hash_cls: type, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
-    """The TLS 1.2 PRF: P_hash(secret, label + seed) (RFC 5246 section 5)."""
+    """The TLS 1.2 PRF: P_hash(secret, label + seed) (RFC 5246 section 5).
+
+    Each HMAC is one call of the standard library's one-shot hmac.digest (OpenSSL underneath): a
+    handshake runs the PRF eight times, and object set-up cost more than the hashing itself."""
     label_seed = label + seed
-    mac = hmac.HMAC(secret, _hash(hash_cls))
-    a_mac = mac.copy()
-    a_mac.update(label_seed)
-    a = a_mac.finalize()
-    out = bytearray()
-    while len(out) < length:
-        block = mac.copy()
-        block.update(a)
-        block.update(label_seed)
-        out += block.finalize()
-        if len(out) < length:
-            a_mac = mac.copy()
-            a_mac.update(a)
-            a = a_mac.finalize()
-    return bytes(out[:length])
+    name = hash_cls.name
+    digest = _hmac_digest
+    a = digest(secret, label_seed, name)
+    out = b""
+    while True:
+        out += digest(secret, a + label_seed, name)
+        if len(out) >= length:
+            return out[:length]
+        a = digest(secret, a, name)
 
 
 def master_secret12(hash_cls: type, pre_master: bytes, client_random: bytes, server_random: bytes) -> bytes:

@@ -3,11 +3,14 @@
     ExpectClientHello --HRR--> ExpectClientHelloAfterRetry
         -> (ServerHello, EncryptedExtensions, [CertificateRequest], Certificate, CertificateVerify, Finished)
         -> [ExpectCertificate -> ExpectCertificateVerify] -> ExpectFinished -> ExpectTraffic
+    resumed (server_resumption): (ServerHello + pre_shared_key, EncryptedExtensions, Finished)
+        -> [ExpectEndOfEarlyData, after accepted 0-RTT] -> ExpectFinished -> NewSessionTickets
 
 A HelloRetryRequest is sent when the client did not send a key share for the server's most
 preferred group among those both sides support. Randomness is drawn in a fixed order:
 ServerHello.random (32 bytes), then the key share private key; a HelloRetryRequest with a cookie
-first draws the 32-byte cookie key.
+first draws the 32-byte cookie key; each NewSessionTicket draws its ticket_age_add (4 bytes), then
+its ticket (the AEAD nonce, or a stateful identity).
 """
 from __future__ import annotations
 
@@ -16,16 +19,18 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from . import key_update, server12, server_resumption
 from .cipher_suites import CipherSuiteInfo, suite_info
-from .config import Credential, ServerConfig
-from .enums import HandshakeType, NamedGroup, SignatureScheme, name_of
+from .config import Credential, ServerConfig, suites_of_version
+from .enums import HandshakeType, NamedGroup, PskKeyExchangeMode, SignatureScheme, name_of
 from .errors import (CertificateRequired, DecryptError, HandshakeFailure, IllegalParameter, MissingExtension,
                      NoApplicationProtocol, ProtocolVersionError, UsageError)
 from .events import HelloRetryRequested
 from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
-                         KeyShareServerHello, PreSharedKeyClientHello, RecordSizeLimit, ServerName,
-                         SignatureAlgorithms, SupportedGroups, SupportedVersionsClientHello,
+                         KeyShareServerHello, PreSharedKeyClientHello, PreSharedKeyServerHello, RecordSizeLimit,
+                         ServerName, SignatureAlgorithms, SupportedGroups, SupportedVersionsClientHello,
                          SupportedVersionsServerHello)
+from .handshake12 import server_chooses_tls12
 from .handshake13 import (TLS13, HandshakeState, certificate_message, check_certificate_entries, check_no_duplicates,
                           choose_signature, peer_public_key, sign_certificate_verify, verify_certificate_verify)
 from .key_exchange import KeyShare
@@ -61,6 +66,7 @@ class ServerHandshake:
         self.client_hs = b""
         self.client_ap = b""
         self.requested_certificate = False
+        self.resumption: server_resumption.AcceptedPsk | None = None     # the PSK resumed with
 
 
 def _draw(config: ServerConfig, n: int, what: str) -> bytes:
@@ -92,9 +98,10 @@ def examine_client_hello(config: ServerConfig, ch: Any) -> ClientOffer:
     if psk is not None and ch.extensions[-1] is not psk:
         raise IllegalParameter("pre_shared_key must be the last ClientHello extension (RFC 8446 4.2.11)")
 
-    suite_code = next((c for c in config.cipher_suites if c in ch.cipher_suites), None)
+    suite_code = next((c for c in suites_of_version(config.cipher_suites, TLS13) if c in ch.cipher_suites), None)
     if suite_code is None:
-        raise HandshakeFailure("no cipher suite in common", expected=_names_hex(config.cipher_suites),
+        raise HandshakeFailure("no cipher suite in common",
+                               expected=_names_hex(suites_of_version(config.cipher_suites, TLS13)),
                                received=_names_hex(ch.cipher_suites))
 
     groups = ch.get_extension(SupportedGroups)
@@ -154,6 +161,8 @@ class ExpectClientHello(HandshakeState):
 
     def handle(self, conn, ch, raw):
         config: ServerConfig = conn.config
+        if server_chooses_tls12(config, ch):
+            return server12.start(conn, ch, raw)         # version negotiation: TLS 1.2 (handshake12)
         hs = ServerHandshake(config)
         conn.handshake = hs
         conn.client_random = ch.random
@@ -161,9 +170,9 @@ class ExpectClientHello(HandshakeState):
         offer = examine_client_hello(config, ch)
         conn.negotiated.version = TLS13
         conn.use_tls13_record_limits()
-        if offer.early_data:
-            conn.skip_early_data()     # 0-RTT is not accepted: drop what the client sent optimistically
-        if offer.share is not None:
+        # The PSK to resume with (None: full handshake or HelloRetryRequest); 0-RTT read or skipped.
+        hs.resumption = server_resumption.select_psk(conn, offer, raw)
+        if offer.share is not None or hs.resumption is not None:
             hs.transcript = Transcript(offer.suite.hash)
             hs.transcript.update(raw)
             return _respond(conn, hs, offer)
@@ -231,6 +240,7 @@ class ExpectClientHelloAfterRetry(HandshakeState):
                                    received=_names(NamedGroup, [e.group for e in key_share.shares]))
         offer.group = group
         offer.share = key_share.shares[0]
+        self.hs.resumption = server_resumption.select_psk(conn, offer, raw, before=self.hs.transcript)
         self.hs.transcript.update(raw)
         return _respond(conn, self.hs, offer)
 
@@ -249,30 +259,40 @@ def _respond(conn, hs: ServerHandshake, offer: ClientOffer) -> HandshakeState:
     ch = offer.hello
     suite = hs.suite = offer.suite
     transcript = hs.transcript
+    resumed = hs.resumption
     server_random = _draw(config, 32, "ServerHello.random")
-    share = KeyShare.generate(offer.group, config.rng)
-    shared_secret = share.exchange(offer.share.key_exchange)
-    hello = ServerHello(server_random, ch.legacy_session_id, suite.code,
-                        (KeyShareServerHello(KeyShareEntry(offer.group, share.public_bytes)),
-                         SupportedVersionsServerHello(TLS13)))
+    extensions: list[Any] = []
+    if resumed is not None:
+        extensions.append(PreSharedKeyServerHello(resumed.index))
+    shared_secret = group = None
+    if resumed is None or resumed.mode == PskKeyExchangeMode.PSK_DHE_KE:       # psk_ke: no key exchange
+        group = offer.group
+        share = KeyShare.generate(group, config.rng)
+        shared_secret = share.exchange(offer.share.key_exchange)
+        extensions.append(KeyShareServerHello(KeyShareEntry(group, share.public_bytes)))
+    extensions.append(SupportedVersionsServerHello(TLS13))
+    hello = ServerHello(server_random, ch.legacy_session_id, suite.code, tuple(extensions))
     transcript.update(conn.send_handshake_message(hello))
     if ch.legacy_session_id:
         conn.send_change_cipher_spec()         # no-op when it already followed the HelloRetryRequest
-    schedule = hs.key_schedule = KeySchedule(suite)
-    schedule.early(None)
+    schedule = hs.key_schedule = resumed.schedule if resumed is not None else KeySchedule(suite)
+    if resumed is None:
+        schedule.early(None)
     client_hs, server_hs = schedule.handshake(shared_secret, transcript.digest())
     hs.client_hs = client_hs
     conn.emit_secrets(schedule)
     negotiated = conn.negotiated
     negotiated.cipher_suite = suite.code
-    negotiated.group = offer.group
+    negotiated.group = group
     negotiated.alpn = offer.alpn
     negotiated.server_name = offer.server_name
-    negotiated.signature_scheme = offer.scheme
+    negotiated.signature_scheme = offer.scheme if resumed is None else None
     conn.install_write_keys(suite, server_hs, "handshake")
-    conn.install_read_keys(suite, client_hs, "handshake")
+    early_data = resumed is not None and resumed.early_data
+    if not early_data:                         # accepted 0-RTT: the early keys read until EndOfEarlyData
+        conn.install_read_keys(suite, client_hs, "handshake")
 
-    extensions: list[Any] = []
+    extensions = []
     if config.send_supported_groups_in_ee:
         extensions.append(SupportedGroups(config.supported_groups))
     if offer.record_size_limit is not None and config.record_size_limit is not None:
@@ -281,6 +301,8 @@ def _respond(conn, hs: ServerHandshake, offer: ClientOffer) -> HandshakeState:
         extensions.append(ServerName(None))
     if offer.alpn is not None:
         extensions.append(ALPN((offer.alpn,)))
+    if early_data:
+        extensions.append(EarlyData())
     transcript.update(conn.send_handshake_message(EncryptedExtensions(tuple(extensions))))
     if offer.record_size_limit is not None and config.record_size_limit is not None:
         # RFC 8449: the limits hold for every record protected with the handshake keys and after,
@@ -288,22 +310,39 @@ def _respond(conn, hs: ServerHandshake, offer: ClientOffer) -> HandshakeState:
         conn.set_peer_record_size_limit(offer.record_size_limit)
         conn.set_own_record_size_limit(config.record_size_limit)
 
-    if config.request_client_certificate:
-        request = CertificateRequest(b"", (SignatureAlgorithms(config.signature_schemes),))
-        transcript.update(conn.send_handshake_message(request))
-        hs.requested_certificate = True
-    transcript.update(conn.send_handshake_message(certificate_message(b"", offer.credential)))
-    cv = sign_certificate_verify(offer.credential, offer.scheme, transcript.digest(), server=True)
-    transcript.update(conn.send_handshake_message(cv))
+    if resumed is None:                        # a resumed session is authenticated by its PSK (RFC 8446 2.2)
+        if config.request_client_certificate:
+            request = CertificateRequest(b"", (SignatureAlgorithms(config.signature_schemes),))
+            transcript.update(conn.send_handshake_message(request))
+            hs.requested_certificate = True
+        transcript.update(conn.send_handshake_message(certificate_message(b"", offer.credential)))
+        cv = sign_certificate_verify(offer.credential, offer.scheme, transcript.digest(), server=True)
+        transcript.update(conn.send_handshake_message(cv))
     finished = Finished(schedule.finished(server_hs, transcript.digest()))
     transcript.update(conn.send_handshake_message(finished))
     client_ap, server_ap = schedule.master(transcript.digest())
     hs.client_ap = client_ap
     conn.emit_secrets(schedule)
     conn.install_write_keys(suite, server_ap, "application-0")
+    if early_data:
+        return ExpectEndOfEarlyData(hs)
     if hs.requested_certificate:
         return ExpectCertificate(hs)
     return ExpectFinished(hs)
+
+
+class ExpectEndOfEarlyData(HandshakeState):
+    """Accepted 0-RTT: early application data, then EndOfEarlyData under the early keys (RFC 8446 4.5)."""
+    expected = (HT.END_OF_EARLY_DATA,)
+
+    def __init__(self, hs: ServerHandshake):
+        self.hs = hs
+
+    def handle(self, conn, msg, raw):
+        hs = self.hs
+        hs.transcript.update(raw)
+        conn.install_read_keys(hs.suite, hs.client_hs, "handshake")
+        return ExpectFinished(hs)
 
 
 class ExpectCertificate(HandshakeState):
@@ -370,15 +409,17 @@ class ExpectFinished(HandshakeState):
         conn.install_read_keys(hs.suite, hs.client_ap, "application-0")
         conn.allow_change_cipher_spec(False)
         conn.complete_handshake()
+        server_resumption.issue_tickets(conn, hs)      # ServerConfig.ticket_count NewSessionTickets
         return ExpectTraffic(hs)
 
 
 class ExpectTraffic(HandshakeState):
-    """After the handshake; post-handshake messages from a client (KeyUpdate) come in a later version."""
-    expected = ()
+    """After the handshake: the client's KeyUpdates."""
+    expected = (HT.KEY_UPDATE,)
 
     def __init__(self, hs: ServerHandshake):
         self.hs = hs
 
     def handle(self, conn, msg, raw):
+        key_update.receive_key_update(conn, msg)
         return self

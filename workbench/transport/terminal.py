@@ -160,10 +160,12 @@ def stop_command(help_text: str = "close the connection cleanly and stop the ser
 
 def client_commands() -> CommandTable:
     """Commands of the interactive client (the table later commands are added to)."""
-    return {"Q": close_command("close the connection cleanly (close_notify) and exit")}
+    from .key_commands import key_commands
+    return {"Q": close_command("close the connection cleanly (close_notify) and exit"), **key_commands("client")}
 
 
 def server_commands() -> CommandTable:
     """Commands of the interactive server (the table later commands are added to)."""
+    from .key_commands import key_commands
     return {"q": close_command("close this connection cleanly (close_notify) and wait for the next"),
-            "Q": stop_command()}
+            "Q": stop_command(), **key_commands("server")}
