@@ -21,6 +21,7 @@ import socket
 import ssl
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TextIO
 
@@ -222,11 +223,11 @@ def client_config(args):
         anchors = load_certificates(args.cafile, "--cafile") if args.cafile else system_trust_anchors()
         verify = True
     return ClientConfig(server_name=server_name, alpn_protocols=split_alpn(args.alpn),
-                        trust_anchors=anchors, verify_peer=verify, check_hostname=verify)
+                        trust_anchors=anchors, verify_peer=verify, check_hostname=verify,
+                        versions=args.tls_versions, allow_renegotiation=not args.no_renegotiation)
 
 
 def run_client(args) -> int:
-    from workbench.transport.blocking import connect
     from workbench.transport.tap import format_endpoint
     from workbench.transport.terminal import Session, client_commands
 
@@ -238,11 +239,12 @@ def run_client(args) -> int:
             outputs = EventOutputs(args.events, args.keylog)
             cleanup.callback(outputs.close)
             try:
-                tls = connect(host, port, config, timeout=args.timeout, on_event=outputs)
+                tls = connect_with_session(host, port, config, args, outputs)
             except PEER_ERRORS as exc:
                 raise CommandError(describe_failure(exc, f"connecting to {where}")) from None
             cleanup.callback(tls.close)      # close_notify if still open (e.g. interrupted), then the socket
             status(f"connected to {where}: {summary_line(tls.handshake)}")
+            args.session_options.after_handshake(tls)
             tls.settimeout(None)
             session = Session(tls, sys.stdout.buffer, client_commands(), input=stdin_input(), crlf=args.crlf,
                               notice=status)
@@ -255,6 +257,107 @@ def run_client(args) -> int:
         except Stopped:
             status("interrupted")
             return EXIT_INTERRUPTED
+
+
+# --- client: resumption and 0-RTT (--sess-in, --sess-out, --early-data) ------------------------------
+
+TICKET_WAIT = 1.0      # seconds --sess-out waits after a TLS 1.3 handshake for the server's first ticket
+
+
+class SessionOptions:
+    """--sess-in, --sess-out and --early-data of one client run. --sess-out is rewritten with the
+    latest session data each time a ticket arrives (as s_client -sess_out does)."""
+
+    def __init__(self, args) -> None:
+        self.sess_out = args.sess_out
+        self.sess_in = args.sess_in
+        self.early = read_file(args.early_data, "--early-data") if args.early_data else None
+        self.unsent = b""                # early data to send after the handshake instead
+        self.connection = None
+
+    def prepare(self, connection) -> None:
+        from workbench.tls.session_data import SessionDataError
+        self.connection = connection
+        if self.sess_in:
+            try:
+                connection.set_session_data(read_file(self.sess_in, "--sess-in"))
+            except SessionDataError as exc:
+                status(f"{self.sess_in}: {exc} (full handshake)")
+        if self.early:
+            try:
+                connection.send_early_data(self.early)
+            except errors.UsageError as exc:
+                status(f"--early-data goes after the handshake: {exc}")
+                self.unsent = self.early
+
+    def __call__(self, event) -> None:
+        from workbench.tls import events
+        if isinstance(event, events.EarlyDataRejected) and event.data:
+            status(f"early data rejected ({event.reason}): {len(event.data)} bytes go after the handshake")
+            self.unsent = event.data
+        elif isinstance(event, events.EarlyDataAccepted) and event.length:
+            status(f"early data accepted: {event.length} bytes")
+        elif isinstance(event, (events.TicketReceived, events.HandshakeComplete)):
+            self.save()
+
+    def save(self) -> None:
+        from workbench.tls.session_data import NoSessionData
+        if not self.sess_out or self.connection is None or not self.connection.handshake_complete:
+            return
+        try:
+            data = self.connection.session_data()
+        except NoSessionData:
+            return
+        try:
+            fd = os.open(self.sess_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it holds a secret
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise CommandError(f"cannot write --sess-out file {self.sess_out}: {exc.strerror}") from None
+
+    def after_handshake(self, tls) -> None:
+        from workbench.tls.enums import SessionFlag
+        if self.unsent:
+            tls.sendall(self.unsent)
+            self.unsent = b""
+        if not self.sess_out or tls.connection.version != 0x0304:
+            return
+        deadline = time.monotonic() + TICKET_WAIT
+        previous = tls.sock.gettimeout()
+        try:
+            while SessionFlag.SESSION_TICKET not in tls.connection.session_flags() and not tls.at_eof:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    status(f"no session ticket within {TICKET_WAIT:g} s: --sess-out is written when one arrives")
+                    return
+                tls.settimeout(remaining)
+                try:
+                    data = tls.read_available()
+                except (TimeoutError, socket.timeout):
+                    continue
+                if data:
+                    sys.stdout.buffer.write(data)
+                    sys.stdout.buffer.flush()
+        finally:
+            tls.settimeout(previous)
+
+
+def connect_with_session(host: str, port: int, config, args, outputs):
+    """Like transport.blocking.connect, with the session to resume and the early data set before the handshake."""
+    from workbench.tls import Connection
+    from workbench.transport.blocking import TLSSocket
+    options = args.session_options = SessionOptions(args)
+    sock = socket.create_connection((host, port), timeout=args.timeout)
+    try:
+        connection = Connection(config)
+        options.prepare(connection)
+        tls = TLSSocket(sock, connection, on_event=outputs)
+        tls.add_listener(options)
+        tls.do_handshake(args.timeout)
+        return tls
+    except BaseException:
+        sock.close()
+        raise
 
 
 # --- server --------------------------------------------------------------------------------------
@@ -320,10 +423,11 @@ def open_listener(args) -> socket.socket:
 def serve_connections(args, listener: socket.socket, config, outputs: EventOutputs) -> None:
     """Serve one connection after another until `Q` is typed (a signal raises Stopped)."""
     from workbench.transport.blocking import serve_one
-    from workbench.transport.terminal import Ended, Session, server_commands
+    from workbench.transport.terminal import Command, Ended, Session, server_commands
 
     line_input = stdin_input()
     commands = server_commands()
+    commands["t"] = Command(send_ticket_command, "send one more session ticket (TLS 1.3)")
     number = 0
     while wait_for_client(listener, line_input):
         number += 1
@@ -349,6 +453,27 @@ def serve_connections(args, listener: socket.socket, config, outputs: EventOutpu
             return
 
 
+def ticket_keys(path: str | None):
+    """--ticket-key: the shared ticket key file (made with a fresh secret if it does not exist)."""
+    if path is None:
+        return None
+    from workbench.tls.tickets import TicketKeyRing
+    try:
+        return TicketKeyRing.load_or_create(path)
+    except OSError as exc:
+        raise CommandError(f"cannot create --ticket-key file {path}: {exc.strerror}") from None
+
+
+def send_ticket_command(session):
+    from workbench.transport.terminal import Outcome
+    try:
+        session.tls.call("send_ticket")
+        status("session ticket sent")
+    except errors.UsageError as exc:
+        status(f"no ticket sent: {exc}")
+    return Outcome.CONTINUE
+
+
 def run_server(args) -> int:
     from workbench.tls import ServerConfig
 
@@ -357,7 +482,13 @@ def run_server(args) -> int:
             identity = ServerIdentity(args)
             cleanup.callback(identity.cleanup)
             config = ServerConfig(certificate_chain=identity.chain, private_key=identity.key,
-                                  alpn_protocols=split_alpn(args.alpn))
+                                  ticket_count=args.tickets, max_early_data=args.early_data,
+                                  tickets=ticket_keys(args.ticket_key),
+                                  alpn_protocols=split_alpn(args.alpn), versions=args.tls_versions,
+                                  # a workbench shows client-initiated renegotiation too (OpenSSL refuses it
+                                  # unless told -client_renegotiation); --no-renegotiation refuses all of it
+                                  allow_renegotiation=not args.no_renegotiation,
+                                  allow_client_renegotiation=not args.no_renegotiation)
             outputs = EventOutputs(args.events, args.keylog)
             cleanup.callback(outputs.close)
             listener = open_listener(args)
@@ -441,6 +572,19 @@ def report_diagnostics(diagnostics) -> None:
 
 # --- the parser ----------------------------------------------------------------------------------
 
+def add_protocol_options(parser: argparse.ArgumentParser) -> None:
+    """--tls1.2 / --tls1.3 (that version only, as openssl's -tls1_2 / -tls1_3; both by default) and
+    --no-renegotiation (as openssl's -no_renegotiation)."""
+    versions = parser.add_mutually_exclusive_group()
+    versions.add_argument("--tls1.2", dest="tls_versions", action="store_const", const=(0x0303,),
+                          help="speak TLS 1.2 only")
+    versions.add_argument("--tls1.3", dest="tls_versions", action="store_const", const=(0x0304,),
+                          help="speak TLS 1.3 only")
+    parser.set_defaults(tls_versions=(0x0304, 0x0303))
+    parser.add_argument("--no-renegotiation", action="store_true",
+                        help="refuse TLS 1.2 renegotiation (a no_renegotiation warning alert)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tls-workbench", description="See TLS: a workbench around our own TLS engine.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -451,7 +595,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     client = sub.add_parser("client", help="connect to a TLS server (like openssl s_client)",
                             description="Lines typed are sent; received data is printed. "
-                                        "Q alone on a line closes cleanly (close_notify) and exits.")
+                                        "Q alone on a line closes cleanly (close_notify) and exits; "
+                                        "k / K send a TLS 1.3 KeyUpdate (K requests the server's too); "
+                                        "R renegotiates (TLS 1.2), r renegotiates resuming the session.")
     client.add_argument("target", type=parse_host_port, metavar="HOST:PORT")
     client.add_argument("--servername", metavar="NAME",
                         help="server name to send (SNI) and to verify (default: HOST)")
@@ -467,11 +613,18 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="bound on connecting and the handshake (default 10)")
     client.add_argument("--crlf", action="store_true", help="send input lines ending in CRLF")
+    client.add_argument("--sess-out", metavar="FILE",
+                        help="write the session data (the latest ticket) to FILE, to resume with --sess-in")
+    client.add_argument("--sess-in", metavar="FILE", help="resume the session in FILE (from --sess-out)")
+    client.add_argument("--early-data", metavar="FILE", help="send FILE as 0-RTT early data (needs --sess-in)")
+    add_protocol_options(client)
     client.set_defaults(handler=run_client)
 
     server = sub.add_parser("server", help="serve TLS connections one after another (like openssl s_server)",
                             description="Interactive mode: received data is printed, lines typed are sent; "
-                                        "q alone on a line closes the connection cleanly, Q also stops the server.")
+                                        "q alone on a line closes the connection cleanly, Q also stops the server; "
+                                        "k / K send a TLS 1.3 KeyUpdate (K requests the client's too); "
+                                        "R or r asks the client to renegotiate (TLS 1.2 HelloRequest).")
     server.add_argument("--port", type=int, default=4433, help="port to listen on (default 4433; 0 picks a free one)")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     server.add_argument("--cert", metavar="FILE", help="certificate chain (PEM, leaf first)")
@@ -480,12 +633,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ALPN protocols to accept, in preference order (repeat, or comma-separated)")
     server.add_argument("--keylog", metavar="FILE", help="append NSS key log lines (SSLKEYLOGFILE format)")
     server.add_argument("--events", metavar="FILE", help="write every engine event as a JSON line")
+    server.add_argument("--tickets", type=int, default=2, metavar="N",
+                        help="TLS 1.3 session tickets after each handshake (default 2; t sends one more)")
+    server.add_argument("--ticket-key", metavar="FILE",
+                        help="ticket key file, made if missing; servers sharing it resume each other's tickets")
+    server.add_argument("--early-data", type=int, default=0, metavar="MAX",
+                        help="accept up to MAX bytes of 0-RTT early data per ticket (default 0: none)")
     server.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="bound on each handshake (default 10)")
     mode = server.add_mutually_exclusive_group()
     mode.add_argument("--echo", action="store_true", help="send back what is received")
     mode.add_argument("--http", action="store_true",
                       help="answer each GET with a page describing the connection (like s_server -www)")
+    add_protocol_options(server)
     server.set_defaults(handler=run_server)
 
     replay = sub.add_parser("replay", help="decode and decrypt a capture (pcap/pcapng)")
@@ -493,6 +653,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--keylog", metavar="KEYS", help="NSS key log to decrypt with")
     replay.add_argument("--json", action="store_true", help="one JSON object per record instead of a timeline")
     replay.set_defaults(handler=run_replay)
+
+    from workbench import demo          # its heavy imports happen only when it runs
+    demo.register(sub)
     return parser
 
 
