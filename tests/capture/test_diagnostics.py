@@ -1,4 +1,4 @@
-from workbench.capture.diagnostics import Diagnostic, DiagnosticLog
+from workbench.capture.diagnostics import Diagnostic, DiagnosticLog, add_diagnostic
 
 
 def test_text_and_dict():
@@ -12,3 +12,12 @@ def test_log_is_capped():
     for i in range(5):
         log.add(Diagnostic("tls", str(i)))
     assert [d.message for d in log] == ["0", "1", "2"] and log.suppressed == 2
+
+
+def test_add_diagnostic_keeps_a_logs_cap_and_takes_a_plain_list():
+    log, plain = DiagnosticLog(limit=1), []
+    for i in range(3):
+        add_diagnostic(log, Diagnostic("tls", str(i)))
+        add_diagnostic(plain, Diagnostic("tls", str(i)))
+    assert [d.message for d in log] == ["0"] and log.suppressed == 2
+    assert [d.message for d in plain] == ["0", "1", "2"]

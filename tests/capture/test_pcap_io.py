@@ -103,6 +103,21 @@ def test_pcapng_blocks_of_every_kind(tmp_path, endian):
     assert packets[0].time == pytest.approx(3.0) and packets[2].time == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("btype, layout, kind", [(6, "IIIII", "enhanced packet block"),
+                                                  (2, "HHIIII", "packet block")])
+def test_pcapng_packet_naming_an_undescribed_interface_is_reported_and_skipped(tmp_path, btype, layout, kind):
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1), "<")
+    idb = _block(1, struct.pack("<HHI", 1, 0, 0), "<")
+    header = (1, 0, 0, 1, 1) if btype == 6 else (1, 0, 0, 0, 1, 1)       # interface 1: only 0 is described
+    stray = _block(btype, struct.pack("<" + layout, *header) + b"q\x00\x00\x00", "<")
+    fine = _block(6, struct.pack("<IIIII", 0, 0, 7, 2, 2) + b"ok\x00\x00", "<")
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(shb + idb + stray + fine)
+    reader = CaptureReader(path)
+    assert [(p.frame, p.data) for p in reader] == [(1, b"ok")]
+    assert [d.message for d in reader.diagnostics] == [f"{kind} inconsistent (interface 1, length 1)"]
+
+
 def test_pcapng_damaged_block_is_skipped(tmp_path):
     path = tmp_path / "x.pcapng"
     write_pcapng(path, FRAMES)

@@ -1,7 +1,8 @@
 """The replay of every reference capture agrees with tshark, run now: per frame, the records' content types
 (TLS 1.3: opaque and inner), the handshake message types, and which records are decrypted. The same captures
 cut into 1-7 byte segments, shuffled and duplicated decode to the same records. Cut files decode up to the
-damage."""
+damage. The pipeline fed one packet at a time (as live captures feed it) gives what the file replay gives,
+each record as soon as its frame is fed; data behind a lost segment is decoded when its connection ends."""
 from __future__ import annotations
 
 import os
@@ -10,9 +11,12 @@ import tracemalloc
 import pytest
 
 from workbench.capture import replay
+from workbench.capture.keylog import load_keylog
+from workbench.capture.linklayer import TCP_ACK, TCP_RST
 from workbench.capture.replay import RecordPipeline
-from workbench.capture.pcap_io import PcapNgWriter, read_packets, write_pcap
+from workbench.capture.pcap_io import LINKTYPE_ETHERNET, CaptureReader, PcapNgWriter, read_packets, write_pcap
 from workbench.capture.synthetic import write_tls13_capture
+from workbench.capture.tap_packets import Frame, TapPacketizer
 
 from .conftest import REFERENCE_CAPTURES, reference, requires_captures, requires_tshark
 from .rewrite import rewrite_capture
@@ -202,3 +206,133 @@ def test_record_pipeline_fed_frame_by_frame_matches_the_file_replay():
     assert sorted(pipeline.connections) == [0, 1] and pipeline.frames == 13
     with pytest.raises(RuntimeError):
         pipeline.feed(0.0, 1, b"")
+
+
+# -- the pipeline fed packet by packet, as live captures feed it ------------------------------------------------
+
+def _full_signature(records):
+    return [(r.connection, r.frame, r.direction, r.outer_type, r.inner_type, tuple(r.handshake), r.decrypted,
+             r.epoch, r.sequence, r.plaintext, r.note) for r in records]
+
+
+@pytest.mark.parametrize("capture", REFERENCE_CAPTURES, ids=str)
+def test_packet_by_packet_is_the_same_as_the_file_replay(capture):
+    """The pipeline numbers the frames itself and takes secrets blocks from whoever reads the file; the records,
+    connections and diagnostics are the file replay's, and each record comes out of the feed of its frame."""
+    keylog = load_keylog(capture.keylog)
+    reader = CaptureReader(capture.path, on_secrets=lambda block: keylog.add_text(block.data))
+    pipeline = RecordPipeline(keylog)
+    records = []
+    for packet in reader:
+        batch = pipeline.feed(packet.time, packet.linktype, packet.data)
+        assert pipeline.frames == packet.frame
+        assert [rec.frame for rec in batch] == [packet.frame] * len(batch)
+        records += batch
+    leftovers = pipeline.finish()
+    assert [rec.frame for rec in leftovers] == [pipeline.frames] * len(leftovers)
+    records += leftovers
+    r = replay(capture.path, capture.keylog)
+    assert _full_signature(records) == _full_signature(r)
+    assert sorted(pipeline.connections) == sorted(r.connections)
+    assert [c.to_dict() for _, c in sorted(pipeline.connections.items())] == \
+        [c.to_dict() for _, c in sorted(r.connections.items())]
+    assert [d for d in pipeline.diagnostics if d.stage != "capture"] == \
+        [d for d in r.diagnostics if d.stage != "capture"]
+    assert pipeline.frames == r.frames
+
+
+_CLIENT, _SERVER = "127.0.0.1:40000", "127.0.0.1:443"
+
+
+def _record(content_type: int, body: bytes) -> bytes:
+    return bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big") + body
+
+
+_HELLO = _record(22, bytes.fromhex("01000004") + bytes.fromhex("03030000"))
+
+
+def test_records_come_out_with_the_frame_that_completes_them():
+    p = TapPacketizer(seed=1)
+    pipeline = RecordPipeline()
+    frames = p.chunk(1.0, _CLIENT, _SERVER, _HELLO[:7])      # handshake + half a record
+    out = [pipeline.feed(f.time, f.linktype, f.data) for f in frames]
+    assert all(batch == [] for batch in out)
+    frames = p.chunk(2.0, _CLIENT, _SERVER, _HELLO[7:])
+    out = pipeline.feed(frames[0].time, frames[0].linktype, frames[0].data)
+    assert len(out) == 1 and out[0].frame == pipeline.frames == 6 and out[0].handshake == [1]
+    assert out[0].time == 2.0
+    assert pipeline.connections[0].client == _CLIENT
+
+
+def test_a_finished_pipeline_takes_no_more_packets():
+    pipeline = RecordPipeline()
+    assert pipeline.finish() == [] and pipeline.finish() == []
+    with pytest.raises(RuntimeError):
+        pipeline.feed(0.0, LINKTYPE_ETHERNET, b"\x00" * 60)
+
+
+def test_frames_it_cannot_follow_are_reported_once_per_kind():
+    pipeline = RecordPipeline()
+    for _ in range(3):
+        assert pipeline.feed(0.0, 9999, b"\x00" * 40) == []
+    assert [d.message for d in pipeline.diagnostics] == ["frame not followed: link type 9999 is not supported"]
+
+
+def _lossy_client(packetizer: TapPacketizer) -> list[Frame]:
+    """A ClientHello and three records from the client, the segment with the second one lost: the third waits
+    behind the hole."""
+    frames = packetizer.chunk(10.0, _CLIENT, _SERVER, _HELLO)
+    frames += packetizer.chunk(11.0, _CLIENT, _SERVER, _record(23, b"before"))
+    packetizer.chunk(12.0, _CLIENT, _SERVER, _record(23, b"lost"))
+    frames += packetizer.chunk(13.0, _CLIENT, _SERVER, _record(23, b"behind the hole"))
+    return frames
+
+
+def _feed(pipeline: RecordPipeline, frames) -> list:
+    return [rec for f in frames for rec in pipeline.feed(f.time, f.linktype, f.data)]
+
+
+def _with_tcp_flags(frame: Frame, flags: int) -> Frame:
+    """The frame with other TCP flags (Ethernet + IPv4 without options: the flags byte is at 47)."""
+    return frame._replace(data=frame.data[:47] + bytes((flags,)) + frame.data[48:])
+
+
+def _payloads(records) -> list[bytes]:
+    return [rec.plaintext for rec in records if rec.outer_type == 23]
+
+
+def test_data_behind_a_lost_segment_is_decoded_when_the_connection_is_reset():
+    packetizer = TapPacketizer(seed=2)
+    pipeline = RecordPipeline()
+    assert _payloads(_feed(pipeline, _lossy_client(packetizer))) == [b"before"]
+    fin = packetizer.close(_CLIENT, _SERVER, 14.0)[0]
+    out = pipeline.feed(fin.time, fin.linktype, _with_tcp_flags(fin, TCP_RST | TCP_ACK).data)
+    assert _payloads(out) == [b"behind the hole"]
+    assert (out[0].frame, out[0].time) == (pipeline.frames, 14.0)
+    assert [d.message for d in pipeline.diagnostics if d.stage == "tcp"] == [
+        "9 bytes missing from the client stream (lost segment)"]
+    assert pipeline.finish() == []
+
+
+def test_data_behind_a_lost_segment_is_decoded_when_a_new_connection_takes_its_4_tuple():
+    packetizer = TapPacketizer(seed=3)
+    pipeline = RecordPipeline()
+    _feed(pipeline, _lossy_client(packetizer))
+    packetizer.close(_CLIENT, _SERVER, 14.0)            # its FINs are not captured: the old connection stays open
+    again = packetizer.chunk(20.0, _CLIENT, _SERVER, _HELLO)
+    syn = again[0]
+    out = pipeline.feed(syn.time, syn.linktype, syn.data)
+    assert _payloads(out) == [b"behind the hole"]
+    assert (out[0].connection, out[0].frame, out[0].time) == (0, pipeline.frames, 20.0)
+    later = _feed(pipeline, again[1:]) + pipeline.finish()
+    assert [(rec.connection, rec.handshake) for rec in later] == [(1, [1])]
+
+
+def test_records_decoded_at_the_end_of_the_capture_carry_its_last_time():
+    packetizer = TapPacketizer(seed=4)
+    pipeline = RecordPipeline()
+    frames = _lossy_client(packetizer)
+    _feed(pipeline, frames)
+    out = pipeline.finish()
+    assert _payloads(out) == [b"behind the hole"]
+    assert (out[0].frame, out[0].time) == (len(frames), frames[-1].time) and out[0].time == 13.0

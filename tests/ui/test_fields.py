@@ -1,5 +1,5 @@
 """Field spans: each field of scapy's tree points at the bytes it was dissected from."""
-from workbench.capture.field_tree import field_tree
+from workbench.capture import field_tree
 from workbench.ui.fields import FieldLine, record_fields
 
 

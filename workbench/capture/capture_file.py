@@ -50,7 +50,8 @@ def default_name(prefix: str = "live") -> str:
     return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
+    """The stem of a capture name (a known suffix dropped); ValueError for a name that is not a plain file name."""
     if not _NAME.match(name) or name in (".", ".."):
         raise ValueError(f"capture name {name!r}: use letters, digits, '.', '_' and '-' (no folders)")
     for ext in (".pcapng", ".pcap", ".keys"):
@@ -62,7 +63,7 @@ def _check_name(name: str) -> str:
 def _target(directory: Path, name: str | None, suffixes: tuple[str, ...], overwrite: bool) -> Path:
     """directory/<name> (without suffix); an automatic name gets -2, -3, ... rather than replacing a file."""
     if name is not None:
-        stem = directory / _check_name(name)
+        stem = directory / check_name(name)
         taken = [s for s in suffixes if stem.with_name(stem.name + s).exists()]
         if taken and not overwrite:
             raise FileExistsError(f"{stem}{taken[0]} exists (pass overwrite=True to replace it)")

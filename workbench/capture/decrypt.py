@@ -26,7 +26,7 @@ from workbench.tls.extensions import (
 )
 from workbench.tls.key_schedule import key_block12, next_traffic_secret, prf12
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, add_diagnostic
 from .keylog import KeyLog
 from .model import AlertInfo, ConnectionSummary, DecodedRecord, KeyUpdateInfo, RenegotiationInfo, TicketInfo
 from .record_ciphers import DecryptFailed, Tls12AeadOpener, Tls12CbcOpener, Tls13Opener, is_tls13
@@ -610,12 +610,8 @@ class TLSConnectionDecoder:
         raise _Missing(note)
 
     def _diag(self, stage: str, message: str) -> None:
-        d = Diagnostic(stage, message, frame=self._frame or None, connection=self.summary.id)
-        add = getattr(self.diagnostics, "add", None)
-        if add is not None:
-            add(d)
-        else:
-            self.diagnostics.append(d)
+        add_diagnostic(self.diagnostics,
+                       Diagnostic(stage, message, frame=self._frame or None, connection=self.summary.id))
 
     def close(self) -> None:
         """End of the connection: report handshake messages left incomplete; drop the key material."""

@@ -40,3 +40,12 @@ class DiagnosticLog(list):
             self.append(diagnostic)
         else:
             self.suppressed += 1
+
+
+def add_diagnostic(diagnostics: list, diagnostic: Diagnostic) -> None:
+    """Add to a DiagnosticLog (which caps what it keeps) or to a plain list, whichever the caller handed us."""
+    add = getattr(diagnostics, "add", None)
+    if add is not None:
+        add(diagnostic)
+    else:
+        diagnostics.append(diagnostic)

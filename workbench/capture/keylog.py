@@ -161,13 +161,17 @@ class KeyLog:
         """Like get(), but on a miss reads what the writer appended since (live decoding). The file is looked
         at no more than every `recheck_interval` seconds, so a connection with no keys costs no system calls."""
         secret = self.secrets.get((label, client_random))
-        if secret is None and self.path is not None:
+        if secret is None and self.follows_files():
             now = time.monotonic()
             if now - self._checked >= self.recheck_interval:
                 self._checked = now
                 if self.refresh():
                     secret = self.secrets.get((label, client_random))
         return secret
+
+    def follows_files(self) -> bool:
+        """Whether refresh() may find secrets that were appended since (a file is behind this key log)."""
+        return self.path is not None
 
     def labels_for(self, client_random: bytes) -> list[str]:
         return sorted(label for (label, cr) in self.secrets if cr == client_random)

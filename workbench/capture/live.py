@@ -7,7 +7,7 @@ Two ways to get the packets, one pipeline after them:
 - "tap": our transports report every chunk they move (workbench.transport.tap); the chunks become TCP/IP packets
   (tap_packets.py). Only our own traffic is seen, but no privilege is needed.
 
-Either way the packets go, in order, to one PacketDecoder (the replay pipeline, fed incrementally) and to a spool
+Either way the packets go, in order, to one RecordPipeline (the replay pipeline, fed packet by packet) and to a spool
 file, so `save()` writes captures/<name>.pcapng with the key log in a Decryption Secrets Block.
 
     with LiveCapture(port, keylog="client.keys", on_record=show) as capture:
@@ -34,8 +34,8 @@ from .capture_file import CaptureFiles, packets_of, save_capture
 from .diagnostics import Diagnostic
 from .live_keylog import LiveKeyLog
 from .model import DecodedRecord
-from .packet_decoder import PacketDecoder
 from .pcap_io import PcapWriter
+from .replay import RecordPipeline
 from .sniffer import CapturePermissionError, LoopbackSniffer, capture_permission
 from .tap_packets import LOOPBACK_MSS, TapPacketizer, parse_endpoint
 
@@ -102,7 +102,7 @@ class LiveCapture:
         self.settle = settle
         self.keylog = LiveKeyLog(*(keylog if isinstance(keylog, (list, tuple)) else [keylog]))
         self._listeners: list[Callable[[DecodedRecord], None]] = [on_record] if on_record else []
-        self._decoder = PacketDecoder(self.keylog, tls_ports=self.ports if tls_ports is None else tls_ports)
+        self._decoder = RecordPipeline(self.keylog, tls_ports=self.ports if tls_ports is None else tls_ports)
         self._packetizer = TapPacketizer(mss=mss, seed=seed)
         self._tap_lock = threading.Lock()
         self.tap = _Tap(self)

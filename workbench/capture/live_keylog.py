@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 from .keylog import KeyLog, load_keylog
 
@@ -68,15 +67,8 @@ class LiveKeyLog(KeyLog):
                     added += self._merge(log)
         return added
 
-    def lookup(self, label: str, client_random: bytes) -> bytes | None:
-        secret = self.secrets.get((label, client_random))
-        if secret is None and self._files:
-            now = time.monotonic()
-            if now - self._checked >= self.recheck_interval:
-                self._checked = now
-                if self.refresh():
-                    secret = self.secrets.get((label, client_random))
-        return secret
+    def follows_files(self) -> bool:
+        return bool(self._files)          # KeyLog.lookup() re-reads them on a miss
 
     def _merge(self, log: KeyLog) -> int:
         added = 0

@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, add_diagnostic
 
 # Link types (https://www.tcpdump.org/linktypes.html)
 LINKTYPE_NULL = 0
@@ -151,12 +151,7 @@ class CaptureReader:
                 raise CaptureFormatError(f"{self.path}: not a pcap or pcapng file (magic {magic.hex()})")
 
     def _damage(self, offset: int, what: str) -> None:
-        diagnostic = Diagnostic("capture", what, frame=self.frames or None, offset=offset)
-        add = getattr(self.diagnostics, "add", None)      # a DiagnosticLog caps what it keeps
-        if add is not None:
-            add(diagnostic)
-        else:
-            self.diagnostics.append(diagnostic)
+        add_diagnostic(self.diagnostics, Diagnostic("capture", what, frame=self.frames or None, offset=offset))
 
     # -- pcap ---------------------------------------------------------------------------------------------------
     def _read_pcap(self, src: _Chunks) -> Iterator[Packet]:
@@ -252,10 +247,14 @@ class CaptureReader:
             offset = src.base + pos
             src.pos = pos + blen
             body = pos + 8
-            if btype == _BT_EPB:
-                iface, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + "IIIII", buf, body)
+            if btype == _BT_EPB or btype == _BT_PB:
+                # one 20-byte header for both: interface (the obsolete Packet Block: 16 bits and a drop count),
+                # timestamp high and low, captured and original length
+                layout = "IIIII" if btype == _BT_EPB else "HxxIIII"
+                iface, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + layout, buf, body)
                 if caplen > blen - 32 or iface >= len(interfaces):
-                    self._damage(offset, f"enhanced packet block inconsistent (interface {iface}, length {caplen})")
+                    kind = "enhanced packet block" if btype == _BT_EPB else "packet block"
+                    self._damage(offset, f"{kind} inconsistent (interface {iface}, length {caplen})")
                     continue
                 linktype, unit = interfaces[iface]
                 frame += 1
@@ -272,16 +271,6 @@ class CaptureReader:
                 frame += 1
                 self.frames = frame
                 yield Packet(frame, 0.0, linktype, buf[body + 4:body + 4 + caplen], offset)
-            elif btype == _BT_PB:
-                iface, _drops, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + "HHIIII", buf, body)
-                if caplen > blen - 32 or iface >= len(interfaces):
-                    self._damage(offset, "packet block inconsistent")
-                    continue
-                linktype, unit = interfaces[iface]
-                frame += 1
-                self.frames = frame
-                yield Packet(frame, ((ts_hi << 32) | ts_lo) * unit, linktype,
-                             buf[body + 20:body + 20 + caplen], offset)
             elif btype == _BT_IDB:
                 linktype = struct.unpack_from(endian + "H", buf, body)[0]
                 interfaces.append((linktype, _idb_time_unit(buf, body + 8, pos + blen - 4, endian)))

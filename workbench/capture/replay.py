@@ -6,8 +6,14 @@
     r.diagnostics                 # damage and missing keys, with frame numbers / offsets
     r.connections                 # ConnectionSummary per TLS connection (by connection id)
 
-`RecordPipeline` is the same pipeline fed one frame at a time (what a live capture needs); `Replay` drives it
-from a file.
+`RecordPipeline` is the pipeline itself, fed one frame at a time: live captures (sniffer or tap) drive it as
+packets arrive, `Replay` drives it from a file. Records come out of `feed()` as soon as a frame completes them.
+
+    pipeline = RecordPipeline(keylog)
+    for time, linktype, data in packets:
+        for record in pipeline.feed(time, linktype, data):
+            ...
+    leftovers = pipeline.finish()   # end of capture: holes become gaps, open connections are finished
 
 Memory stays bounded on long captures: packets are not kept, finished connections drop their reassembly and
 key state (only the summary stays), held out-of-order data is capped per direction. What grows is one summary
@@ -27,12 +33,15 @@ from .session_cache import SessionCache
 from .tcp_reassembly import ConnectionTable, TCPConnection, track_segment
 from .tls_stream import NOT_TLS, TLSStream
 
+
 class RecordPipeline:
     """Frames in, DecodedRecords out, one frame at a time.
 
     `feed()` returns the records a frame completes; `finish()` ends the capture (data held behind holes that never
-    filled is decoded after a gap, open connections are closed). `connections` and `diagnostics` fill as it goes.
-    Not thread-safe: feed it from one thread."""
+    filled is decoded after a gap, open connections are closed). Data held behind a hole is also decoded when its
+    connection closes or a new connection takes over its 4-tuple; such records carry the frame (and its time)
+    that ended the wait. `connections` and `diagnostics` fill as it goes. Not thread-safe: feed it from one
+    thread."""
 
     def __init__(self, keylog=None, *, tls_ports: Iterable[int] = (), max_pending: int = 4 << 20,
                  diagnostics: DiagnosticLog | None = None):
@@ -106,7 +115,8 @@ class RecordPipeline:
         return out
 
     def _taken_over(self, conn: TCPConnection) -> None:
-        self._held.extend(self._finish(conn, conn.last_frame, self._last_time))
+        # called while the frame that reuses the 4-tuple is looked up: that frame ends the old connection
+        self._held.extend(self._finish(conn, self.frames, self._last_time))
 
     def _finish(self, conn: TCPConnection, frame: int, time: float) -> list[DecodedRecord]:
         """A connection is over (closed, its 4-tuple reused, or the capture ended): data held behind holes that

@@ -1,6 +1,6 @@
 """A record's field tree with the bytes each field covers, for the inspector's tree + hex view.
 
-The tree itself is scapy's (workbench.capture.field_tree builds it). To highlight a field in the hex
+The tree itself is scapy's (workbench.capture's field_tree builds it). To highlight a field in the hex
 view we also need where its bytes are: this walks the same scapy packet the same way the capture layer
 does, and asks each field how many bytes it encodes to. Nothing here imports scapy: the packet object
 comes from the capture layer and is only walked.

@@ -1,7 +1,7 @@
 """What the inspector shows for one record: a summary, scapy's field tree with byte spans, the bytes.
 
 The record's bytes come from the run (a live run's wire decoder, or the replayed capture); scapy
-dissects them through workbench.capture.field_tree, decrypted when the keys were there.
+dissects them through workbench.capture's field_tree, decrypted when the keys were there.
 """
 from __future__ import annotations
 
@@ -67,8 +67,7 @@ def inspect(timeline: Timeline, rec: TimelineRecord, decoded=None) -> Inspection
     wire = decoded.raw if decoded is not None and decoded.raw else rec.raw
     if not wire:
         return Inspection(rec, summary, None, "the bytes of this record are not available (not on the wire yet)")
-    # the submodule, not the package attribute: importing the submodule rebinds workbench.capture.field_tree
-    from workbench.capture.field_tree import field_tree
+    from workbench.capture import field_tree
     try:
         tree = field_tree(decoded) if decoded is not None else field_tree(wire)
     except Exception as exc:           # scapy could not dissect it: say so, show the bytes

@@ -2,8 +2,7 @@
 record holding whole handshake messages, scapy (given the plaintext we decrypted) finds the same message types."""
 import pytest
 
-from workbench.capture import field_tree, replay
-from workbench.capture.field_tree import SessionState
+from workbench.capture import SessionState, field_tree, replay
 
 from .conftest import reference, requires_captures
 
@@ -46,3 +45,12 @@ def test_session_state_selects_tls13_forms():
     clear = bytes((22, 3, 3)) + len(rec.plaintext).to_bytes(2, "big") + rec.plaintext
     assert "cert_req_ctxt" in field_tree(clear, SessionState(0x0304)).to_text()
     assert "cert_req_ctxt" not in field_tree(clear, SessionState(0x0303)).to_text()
+
+
+def test_the_package_name_is_the_function_even_after_the_module_was_imported():
+    import importlib
+
+    import workbench.capture
+    module = importlib.import_module("workbench.capture.dissect")
+    from workbench.capture import field_tree as by_name
+    assert by_name is module.field_tree is workbench.capture.field_tree
