@@ -1,8 +1,9 @@
-"""The `tls-workbench` command: lab, client, server, replay.
+"""The `tls-workbench` command: lab, client, server, replay, capture.
 
     tls-workbench server --port 4433 [--echo | --http] [--keylog F] [--events F]
     tls-workbench client 127.0.0.1:4433 --cafile ca.pem [--servername localhost]
     tls-workbench replay capture.pcapng --keylog keys.txt
+    tls-workbench capture --port 4433 --keylog keys.txt      (root: sniffs lo, see cli_capture.py)
     tls-workbench lab
 
 client and server behave like `openssl s_client` / `s_server`: lines typed are sent, what
@@ -654,7 +655,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="one JSON object per record instead of a timeline")
     replay.set_defaults(handler=run_replay)
 
-    from workbench import demo          # its heavy imports happen only when it runs
+    from workbench import cli_capture, demo          # their heavy imports happen only when they run
+    cli_capture.register(sub)
     demo.register(sub)
     return parser
 
