@@ -536,7 +536,10 @@ MAX_DIAGNOSTIC_LINES = 20
 def run_replay(args) -> int:
     import json
     try:
-        from workbench.capture import record_to_json, render_timeline, replay
+        from workbench.capture import record_to_json, replay
+        from workbench.timeline import TimelineBuilder
+        from workbench.timeline.from_capture import add_replay
+        from workbench.timeline.render_text import render_text
     except ImportError as exc:
         raise CommandError(f"replay needs the capture package (workbench.capture): {exc}") from None
     if not Path(args.file).exists():
@@ -551,7 +554,11 @@ def run_replay(args) -> int:
                 value = record_to_json(record)
                 out.write((value if isinstance(value, str) else json.dumps(value)) + "\n")
         else:
-            text = render_timeline(records)        # streams: the records are not all kept
+            # The timeline links what single records cannot show: which ticket a later connection
+            # resumed with, 0-RTT accepted or not, key updates, renegotiations.
+            builder = TimelineBuilder()
+            add_replay(builder, records)
+            text = render_text(builder.timeline)
             out.write(text if text.endswith("\n") or not text else text + "\n")
     except BrokenPipeError:
         raise                  # our reader left; main() ends quietly
