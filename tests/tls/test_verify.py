@@ -217,3 +217,19 @@ def test_the_caches_are_bounded(monkeypatch):
     for i in range(10):
         verify_module._remember(cache, i, str(i))
     assert list(cache) == [7, 8, 9]
+
+
+
+def test_a_certificate_damaged_in_a_lazily_parsed_name_is_a_bad_certificate(ca, leaf):
+    """cryptography loads a certificate whose issuer name is damaged and fails only when the name is
+    first read (here: while explaining why the chain is not trusted). The peer still gets
+    bad_certificate, never an internal error."""
+    encoded = bytearray(der(leaf[1])[0])
+    issuer_cn = b"Workbench Test Root"
+    at = encoded.index(issuer_cn)                     # the first occurrence is in the issuer name
+    assert encoded[at - 2] in (0x0C, 0x13)            # UTF8String / PrintableString tag
+    encoded[at - 2] = 0x0E                            # a tag no name attribute may have
+    with pytest.raises(BadCertificate) as error:
+        check([bytes(encoded)], ca, "server.test")
+    assert error.value.alert == AlertDescription.bad_certificate
+    assert "cannot be parsed" in str(error.value)

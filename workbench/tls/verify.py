@@ -129,6 +129,16 @@ def verify_certificate_chain(chain_der: Sequence[bytes], *, trust_anchors: Seque
     if not trust_anchors:
         raise UsageError("certificate verification needs at least one trust anchor")
     certificates = _parse(chain_der)
+    try:
+        return _verify_parsed(certificates, trust_anchors, server_name, now, for_server)
+    except ValueError as exc:
+        # cryptography parses some fields (names, extensions) only when they are first read, so a
+        # damaged certificate can load and fail later: it is still the peer's bad certificate.
+        raise BadCertificate(f"certificate cannot be parsed: {exc}") from None
+
+
+def _verify_parsed(certificates: list[x509.Certificate], trust_anchors: Sequence[x509.Certificate],
+                   server_name: str | None, now: datetime, for_server: bool) -> x509.Certificate:
     leaf, intermediates = certificates[0], certificates[1:]
     moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)   # naive means UTC
     _check_validity(leaf, moment)
