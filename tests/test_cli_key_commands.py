@@ -72,8 +72,9 @@ def test_client_renegotiations_against_s_server(pem_files, tmp_path):
 
 def test_server_renegotiations_with_s_client(tmp_path):
     events_file = tmp_path / "events.jsonl"
-    # --tickets 0: s_client then resumes by session ID, what a renegotiation of this session needs.
-    with cli("server", "--port", 0, "--tls1.2", "--tickets", 0, "--events", events_file) as server:
+    # Tickets on (the default): s_client answers each HelloRequest by offering its session's ticket, under a
+    # session ID it made from the ticket; the server resumes the connection's session from it (RFC 5077).
+    with cli("server", "--port", 0, "--tls1.2", "--events", events_file) as server:
         port = int(server.wait_for_output(r"listening on 127\.0\.0\.1:(\d+)").group(1))
         ca = server.wait_for_output(r"test CA certificate: (\S+)").group(1)
         with OpenSSLClient(port, ca=ca, args=["-tls1_2"]) as client:
@@ -91,8 +92,22 @@ def test_server_renegotiations_with_s_client(tmp_path):
             client.wait_for_output("from the server")
             client.send_line("after the server's R")
             server.wait_for_output("after the server's R")
+            mark = server.mark()
+            server.send_line("r")                  # HelloRequest again: resumed from the ticket the last one gave
+            server.wait_for_output("HelloRequest sent", since=mark)
+            server.send_line("from the server after r")
+            client.wait_for_output("from the server after r")
+            client.send_line("after the server's r")
+            server.wait_for_output("after the server's r")
         server.send_line("Q")
         server.wait(10)
-    finished = [(r["initiator"], r["abbreviated"]) for r in event_records(events_file)
-                if r["event"] == "RenegotiationFinished"]
-    assert finished == [("client", False), ("server", True)]
+    records = event_records(events_file)
+    finished = [(r["initiator"], r["abbreviated"]) for r in records if r["event"] == "RenegotiationFinished"]
+    assert finished == [("client", False), ("server", True), ("server", True)]
+    assert [r["event"] for r in records if r["event"].startswith("Resumption")] == []     # nothing refused
+    issued = [r["ticket"] for r in records if r["event"] == "TicketIssued"]
+    hellos = [r["message"] for r in records if r["event"] == "HandshakeMessageReceived"
+              and r["message"]["type"] == "ClientHello"]
+    assert len(issued) == len(hellos) == 4
+    offered = [next((e for e in h["extensions"] if e["type"] == "SessionTicket"), {}).get("ticket") for h in hellos]
+    assert offered[2:] == issued[1:3]           # each HelloRequest answered with the latest ticket

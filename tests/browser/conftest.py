@@ -6,6 +6,7 @@ temporary directory (the path is printed at the end of the run).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -167,8 +168,13 @@ def lab(lab_root, tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests, stopped when the last of them is done.
+
+    While Playwright's sync API is started it marks its event loop as running in this thread (between its
+    calls too), so any later `asyncio.run()` fails with "cannot be called from a running event loop". A
+    session-scoped browser kept that mark for every test after tests/browser; package scope ends it here."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -176,6 +182,7 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+    assert asyncio._get_running_loop() is None, "Playwright left an event loop marked as running"
 
 
 @pytest.fixture

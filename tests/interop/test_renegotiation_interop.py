@@ -9,7 +9,8 @@ import pytest
 from workbench.peers import GnuTLSClient, OpenSSLClient, OpenSSLServer, free_port
 from workbench.tls import KeyLogWriter, events
 from workbench.tls.enums import AlertDescription, AlertLevel, ContentType, HandshakeType
-from workbench.tls.messages import Certificate12, CertificateRequest12, ClientHello
+from workbench.tls.extensions import SessionTicket
+from workbench.tls.messages import Certificate12, CertificateRequest12, ClientHello, ServerHello
 
 from ._keyupdate_helpers import (LoopbackCapture, accept_engine, command, connect_engine, data_events,
                                  engine_listener, tshark_session, why_no_capture)
@@ -68,13 +69,39 @@ def test_our_client_and_openssl_s_server(interop_pki, launch):
     assert len(ours.connection.key_log_lines()) == 5
 
 
+def test_our_client_offers_its_ticket_to_openssl_s_server(interop_pki, launch):
+    """With TLS 1.2 tickets, our abbreviated renegotiations (ours and the answer to s_server's r) offer the
+    session's latest ticket, as OpenSSL's client does, and s_server resumes from it."""
+    leaf = interop_pki.server()
+    server = launch(OpenSSLServer(leaf.cert, leaf.key, args=["-tls1_2", "-client_renegotiation"]))
+    ours = connect_engine(server.port, interop_pki.client_config(versions=(TLS12,), session_ticket_extension=True))
+    try:
+        ours.call("renegotiate_abbreviated")
+        ours.finish_renegotiation()
+        ours.send(b"c1 after ours\n")
+        server.wait_for_output("c1 after ours")
+        server_requests(server, ours, "r")
+        server.send_line("s1 after its request")
+        ours.read_until(b"s1 after its request\n")
+    finally:
+        ours.close()
+    assert finished(ours) == [("client", True), ("server", True)]
+    received = [e.ticket for e in ours.of_type(events.TicketReceived)]
+    hellos = [e.message for e in ours.of_type(events.HandshakeMessageSent) if isinstance(e.message, ClientHello)]
+    offered = [hello.get_extension(SessionTicket).ticket for hello in hellos]
+    # s_server gives a ticket and no session ID in the full handshake, and no new ticket when it resumes
+    # from one: both renegotiations offer that ticket, under a session ID made from it.
+    assert len(received) == 1 and offered == [b"", received[0], received[0]]
+    assert hellos[1].legacy_session_id == hellos[2].legacy_session_id != b""
+    assert ours.connection.negotiated.session_id == hellos[2].legacy_session_id
+
+
 def test_openssl_s_client_and_our_server(interop_pki, launch):
     listener, port = engine_listener()
     with listener:
         client = launch(OpenSSLClient(port, ca=interop_pki.ca_pem, args=["-tls1_2"]))
-        # No tickets: s_client resumes by session ID, which is what a renegotiation of this session needs.
-        ours = accept_engine(listener, interop_pki.server_config(versions=(TLS12,), allow_client_renegotiation=True,
-                                                                 ticket_count=0))
+        # Tickets on (the default): s_client answers our HelloRequest by offering the session's ticket.
+        ours = accept_engine(listener, interop_pki.server_config(versions=(TLS12,), allow_client_renegotiation=True))
     try:
         client.wait_for_handshake()
         client.send_line("c0 before")
@@ -96,6 +123,16 @@ def test_openssl_s_client_and_our_server(interop_pki, launch):
     assert finished(ours) == [("client", False), ("server", True)]
     assert data_events(ours) == [(b"c0 before\n", "application-0"), (b"c1 after R\n", "application-1"),
                                  (b"c2 last\n", "application-2")]
+    # s_client resumed by the ticket of its session (RFC 5077), under a session ID of its own making that our
+    # ServerHello echoed, and got a fresh ticket before our change_cipher_spec.
+    hellos = [e.message for e in ours.of_type(events.HandshakeMessageReceived) if isinstance(e.message, ClientHello)]
+    issued = [e.ticket for e in ours.of_type(events.TicketIssued)]
+    assert len(hellos) == 3 and len(issued) == 3
+    assert hellos[2].get_extension(SessionTicket).ticket == issued[1]        # the ticket of the R handshake
+    server_hellos = [e.message for e in ours.of_type(events.HandshakeMessageSent) if isinstance(e.message, ServerHello)]
+    echoed = [hello.legacy_session_id_echo for hello in server_hellos]
+    assert echoed[2] == hellos[2].legacy_session_id != echoed[1]
+    assert not ours.of_type(events.ResumptionRefused)
 
 
 def test_gnutls_cli_and_our_server(interop_pki, launch):
@@ -110,12 +147,15 @@ def test_gnutls_cli_and_our_server(interop_pki, launch):
         mark = client.mark()
         client.send_line("^renegotiate^")
         ours.read_until_event(events.RenegotiationFinished)     # our side must read for it to happen
-        client.wait_for_output(GNUTLS_DID, since=mark)
+        assert client.wait_for_handshake(since=mark).version == "1.2"      # "- ReHandshake was completed"
+        assert GNUTLS_DID in client.output[mark:]
         client.send_line("c1")
         ours.read_until(b"c1\n")
+        mark = client.mark()
         ours.call("renegotiate")
         # gnutls-cli takes data in the middle of its rehandshake for an error: send after it.
         ours.read_until_event(events.RenegotiationFinished, 2)
+        assert client.wait_for_handshake(since=mark).version == "1.2"      # "*** Rehandshake was performed."
         ours.send(b"s1\n")
         client.wait_for_output("s1")
         client.send_line("c2")

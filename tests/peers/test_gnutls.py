@@ -103,6 +103,34 @@ def test_gnutls_cli_against_openssl_s_server_needs_no_namespace(requires_openssl
             server.wait_for_output("^hello openssl$")
 
 
+def test_rehandshakes_it_starts_or_is_asked_for_are_handshakes_too(requires_openssl, pem_files):
+    # ^renegotiate^ ends with "- ReHandshake was completed", a HelloRequest with "*** Rehandshake was performed."
+    with OpenSSLServer(pem_files.cert, pem_files.key, args=["-tls1_2", "-client_renegotiation"]) as server:
+        with GnuTLSClient(server.port, ca=pem_files.ca, args=["--priority", "NORMAL:-VERS-TLS1.3"]) as client:
+            client.wait_for_handshake()
+            mark = client.mark()
+            client.send_line("^renegotiate^")
+            ours = client.wait_for_handshake(since=mark)
+            assert (ours.version, ours.cipher, ours.resumed) == ("1.2", "AES-256-GCM", False)
+            assert "- ReHandshake was completed" in client.output[mark:]
+            mark = client.mark()
+            server.send_line("R")                      # s_server sends a HelloRequest
+            asked = client.wait_for_handshake(since=mark)
+            assert asked.version == "1.2" and "*** Rehandshake was performed." in client.output[mark:]
+            client.send_line("after both")
+            server.wait_for_output("^after both$")
+
+
+def test_a_refused_rehandshake_raises(requires_openssl, pem_files):
+    with OpenSSLServer(pem_files.cert, pem_files.key, args=["-tls1_2", "-no_renegotiation"]) as server:
+        with GnuTLSClient(server.port, ca=pem_files.ca, args=["--priority", "NORMAL:-VERS-TLS1.3"]) as client:
+            client.wait_for_handshake()
+            mark = client.mark()
+            client.send_line("^renegotiate^")
+            with pytest.raises(PeerError, match="failed handshake"):
+                client.wait_for_handshake(since=mark)
+
+
 def test_gnutls_serv_is_refused_outside_a_namespace(pem_files):
     with pytest.raises(ValueError, match="every interface"):
         GnuTLSServer(pem_files.cert, pem_files.key, netns=None)

@@ -7,14 +7,15 @@ import json
 import pytest
 
 from workbench.tls import Connection, errors, events
-from workbench.tls.enums import AlertDescription, NamedGroup
+from workbench.tls.enums import AlertDescription, KeyUpdateType, NamedGroup, SessionFlag
 from workbench.tls.messages import ClientHello, EncryptedExtensions, Finished
 
-from .pair import drain, make_client_config, make_server_config, pump
+from .pair import connected_pair, drain, make_client_config, make_server_config, pump
 
 
 def rich_session():
-    """HelloRetryRequest + compatibility mode + data + close_notify: every event type on each side."""
+    """HelloRetryRequest + compatibility mode + data + close_notify: every event type of a full TLS 1.3
+    handshake, on each side (the server's tickets included)."""
     client = Connection(make_client_config(compatibility_mode=True))
     server = Connection(make_server_config(supported_groups=(NamedGroup.SECP256R1, NamedGroup.X25519)))
     client.start_handshake()
@@ -23,6 +24,67 @@ def rich_session():
     server.send(b"world")
     pump(client, server)
     client.close()
+    pump(client, server)
+    return drain(client), drain(server)
+
+
+def resumed_session_with_early_data():
+    """A ticket from a first handshake resumes a second one that carries 0-RTT data the server accepts."""
+    server_config = make_server_config(max_early_data=16384)
+    first_client, _ = connected_pair(make_client_config(), server_config)
+    client = Connection(make_client_config())
+    client.set_session_data(first_client.session_data())
+    client.send_early_data(b"early")
+    client.start_handshake()
+    server = Connection(server_config)
+    pump(client, server)
+    assert SessionFlag.RESUMED in client.session_flags() and SessionFlag.EARLY_DATA in server.session_flags()
+    return drain(client), drain(server)
+
+
+def refused_session_with_early_data():
+    """The same offer to a server whose ticket keys differ: resumption refused, the early data rejected."""
+    first_client, _ = connected_pair(make_client_config(), make_server_config(max_early_data=16384))
+    client = Connection(make_client_config())
+    client.set_session_data(first_client.session_data())
+    client.send_early_data(b"early")
+    client.start_handshake()
+    server = Connection(make_server_config(max_early_data=16384))
+    pump(client, server)
+    assert client.handshake_complete and SessionFlag.RESUMED not in client.session_flags()
+    return drain(client), drain(server)
+
+
+def key_update_session():
+    """TLS 1.3: after the handshake the client asks for a KeyUpdate and the server answers with its own."""
+    client, server = connected_pair()
+    drain(client), drain(server)
+    client.key_update(KeyUpdateType.REQUESTED)
+    client.do_handshake()
+    pump(client, server)
+    return drain(client), drain(server)
+
+
+def tls12_pair():
+    client, server = connected_pair(make_client_config(versions=(0x0303,)), make_server_config(versions=(0x0303,)))
+    drain(client), drain(server)
+    return client, server
+
+
+def refused_client_renegotiation():
+    """TLS 1.2: the client renegotiates; the server refuses client-initiated ones (its default)."""
+    client, server = tls12_pair()
+    client.renegotiate()
+    client.do_handshake()
+    pump(client, server)
+    return drain(client), drain(server)
+
+
+def server_renegotiation():
+    """TLS 1.2: the server sends a HelloRequest and the client renegotiates."""
+    client, server = tls12_pair()
+    server.renegotiate()
+    server.do_handshake()
     pump(client, server)
     return drain(client), drain(server)
 
@@ -37,16 +99,80 @@ def failed_session():
     return drain(client)
 
 
-def test_every_event_type_appears_on_both_sides():
-    client_events, server_events = rich_session()
-    for evs in (client_events, server_events):
+HANDSHAKE_EVENTS = {events.HandshakeMessageSent, events.HandshakeMessageReceived, events.HandshakeComplete,
+                    events.SecretDerived, events.KeysInstalled, events.RecordSent, events.RecordReceived}
+RECORDS_AND_MESSAGES = {events.HandshakeMessageSent, events.HandshakeMessageReceived, events.RecordSent,
+                        events.RecordReceived}
+RICH_BOTH = HANDSHAKE_EVENTS | {events.HelloRetryRequested, events.ChangeCipherSpecSent,
+                                events.ChangeCipherSpecReceived, events.ApplicationData, events.AlertSent,
+                                events.AlertReceived, events.ConnectionClosed}
+RENEGOTIATED = (RECORDS_AND_MESSAGES | {events.SecretDerived, events.KeysInstalled, events.ChangeCipherSpecSent,
+                                        events.ChangeCipherSpecReceived, events.RenegotiationStarted,
+                                        events.RenegotiationFinished})
+
+# (scenario, the event types the client sees, those the server sees). Tickets, resumption, 0-RTT, KeyUpdate
+# and renegotiation happen on one side only or need their own session, so each role has its own set.
+SCENARIOS = [
+    (rich_session, RICH_BOTH | {events.TicketReceived}, RICH_BOTH | {events.TicketIssued}),
+    (resumed_session_with_early_data,
+     HANDSHAKE_EVENTS | {events.TicketReceived, events.ResumptionOffered, events.ResumptionAccepted,
+                         events.EarlyDataAccepted},
+     # only the server reads the early data: the client's ApplicationData events are for what it receives
+     HANDSHAKE_EVENTS | {events.TicketIssued, events.ResumptionOffered, events.ResumptionAccepted,
+                         events.EarlyDataAccepted, events.ApplicationData}),
+    (refused_session_with_early_data,
+     HANDSHAKE_EVENTS | {events.TicketReceived, events.ResumptionOffered, events.ResumptionRefused,
+                         events.EarlyDataRejected},
+     HANDSHAKE_EVENTS | {events.TicketIssued, events.ResumptionOffered, events.ResumptionRefused,
+                         events.EarlyDataRejected}),
+    (key_update_session,
+     RECORDS_AND_MESSAGES | {events.SecretDerived, events.KeysInstalled, events.KeyUpdateSent,
+                             events.KeyUpdateReceived},
+     RECORDS_AND_MESSAGES | {events.SecretDerived, events.KeysInstalled, events.KeyUpdateSent,
+                             events.KeyUpdateReceived}),
+    (refused_client_renegotiation,
+     {events.HandshakeMessageSent, events.RecordSent, events.RecordReceived, events.RenegotiationStarted,
+      events.AlertReceived, events.RenegotiationRefused},
+     {events.HandshakeMessageReceived, events.RecordSent, events.RecordReceived, events.AlertSent,
+      events.RenegotiationRefused}),
+    (server_renegotiation, RENEGOTIATED | {events.HelloRequestReceived}, RENEGOTIATED),
+]
+
+
+@pytest.mark.parametrize("scenario, client_expected, server_expected", SCENARIOS,
+                         ids=[scenario.__name__ for scenario, _, _ in SCENARIOS])
+def test_each_scenario_gives_each_side_its_event_types(scenario, client_expected, server_expected):
+    client_events, server_events = scenario()
+    for evs, expected in ((client_events, client_expected), (server_events, server_expected)):
         seen = {type(e) for e in evs}
-        assert seen == set(events.ALL_EVENT_TYPES), set(events.ALL_EVENT_TYPES) - seen
+        assert seen == expected, expected ^ seen
+
+
+def test_every_event_type_appears_in_some_scenario():
+    # the scenarios above together produce every class events.py defines, each on the side(s) that make it
+    produced = set()
+    for scenario, _, _ in SCENARIOS:
+        client_events, server_events = scenario()
+        produced |= {type(e) for e in client_events + server_events}
+    assert produced == set(events.ALL_EVENT_TYPES), set(events.ALL_EVENT_TYPES) ^ produced
+    defined = {obj for obj in vars(events).values()
+               if isinstance(obj, type) and issubclass(obj, events.Event) and obj is not events.Event}
+    assert defined == set(events.ALL_EVENT_TYPES)
+
+
+def test_the_server_issues_two_tickets_after_a_full_handshake_by_default():
+    client_events, server_events = rich_session()
+    issued = [e for e in server_events if isinstance(e, events.TicketIssued)]
+    received = [e for e in client_events if isinstance(e, events.TicketReceived)]
+    assert len(issued) == 2 and [e.ticket for e in received] == [e.ticket for e in issued]
 
 
 def test_every_event_renders_to_json():
-    client_events, server_events = rich_session()
-    for event in client_events + server_events + failed_session():
+    every = failed_session()
+    for scenario, _, _ in SCENARIOS:
+        client_events, server_events = scenario()
+        every += client_events + server_events
+    for event in every:
         rendered = event.to_dict()
         assert rendered["kind"] == event.kind and rendered["event"] == type(event).__name__
         json.dumps(rendered)

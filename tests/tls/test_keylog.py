@@ -5,13 +5,15 @@ import io
 
 import pytest
 
-from workbench.tls import KeyLogWriter, events, events_to_keylog, key_log_line
+from workbench.tls import Connection, KeyLogWriter, events, events_to_keylog, key_log_line
 from workbench.tls.cipher_suites import suite_info
-from workbench.tls.messages import ClientHello
+from workbench.tls.enums import ContentType
+from workbench.tls.messages import (Certificate, CertificateVerify, ClientHello, EncryptedExtensions, Finished,
+                                    HandshakeReassembler, NewSessionTicket, decode_handshake)
 from workbench.tls.record import RecordFramer
 from workbench.tls.record_protection import TLS13Protection
 
-from .pair import connected_pair, drain, make_client_config
+from .pair import connected_pair, drain, make_client_config, make_server_config
 
 LABELS_13 = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0",
              "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"}
@@ -62,17 +64,75 @@ def test_writer_needs_a_sink():
         KeyLogWriter(42)
 
 
+def recorded_session(client: Connection, server: Connection) -> dict[str, bytearray]:
+    """Handshake and exchange data like pump(), keeping every byte each side put on the wire."""
+    wire = {"client": bytearray(), "server": bytearray()}
+    client.start_handshake()
+    exchanged = False
+    while True:
+        moved = False
+        for name, sender, receiver in (("client", client, server), ("server", server, client)):
+            data = sender.data_to_send()
+            if data:
+                wire[name] += data
+                receiver.receive_data(data)
+                moved = True
+        if not moved:
+            if exchanged:
+                return wire
+            client.send(b"to the server")
+            server.send(b"to the client")
+            exchanged = True
+
+
+def open_with_key_log(wire: bytes, suite, handshake_secret: bytes, application_secret: bytes):
+    """What Wireshark does with a key log: the protected records of one direction opened with the handshake
+    secret up to this side's Finished, with the application secret after it. Returns (epoch, handshake
+    messages or None, application data or None) per protected record."""
+    framer = RecordFramer()
+    framer.feed(bytes(wire))
+    protection = TLS13Protection(suite, handshake_secret, "handshake")
+    opened = []
+    while (record := framer.pop()) is not None:
+        if record.content_type != ContentType.APPLICATION_DATA:
+            continue                                     # the hellos and change_cipher_spec travel in clear
+        inner_type, plaintext = protection.open(record)
+        if inner_type == ContentType.HANDSHAKE:
+            reassembler = HandshakeReassembler()         # our engine never splits a message across records
+            reassembler.feed(plaintext)
+            messages = list(iter(reassembler.pop, None))
+            assert not reassembler.has_partial
+            opened.append((protection.epoch, [decode_handshake(raw) for raw in messages], None))
+            if any(isinstance(message, Finished) for message in opened[-1][1]):
+                protection = TLS13Protection(suite, application_secret, "application-0")
+        else:
+            assert inner_type == ContentType.APPLICATION_DATA
+            opened.append((protection.epoch, None, plaintext))
+    return opened
+
+
 def test_logged_secrets_decrypt_the_recorded_traffic():
-    """What Wireshark would do with the key log: open each direction's records with the logged secrets."""
-    client, server = connected_pair()
-    drain(client), drain(server)
+    """Every protected record of both directions opens with the logged secrets, in the order it was sent.
+
+    The server sends its NewSessionTickets (2 by default) after the client's Finished, in the application
+    epoch: they take its first application sequence numbers, so its data comes after them."""
+    client, server = Connection(make_client_config()), Connection(make_server_config())
+    wire = recorded_session(client, server)
     secrets = {line.split()[0]: bytes.fromhex(line.split()[2]) for line in client.key_log_lines()}
     suite = suite_info(client.cipher_suite)
-    client.send(b"to the server")
-    server.send(b"to the client")
-    for wire, label, expected in ((client.data_to_send(), "CLIENT_TRAFFIC_SECRET_0", b"to the server"),
-                                  (server.data_to_send(), "SERVER_TRAFFIC_SECRET_0", b"to the client")):
-        framer = RecordFramer()
-        framer.feed(wire)
-        protection = TLS13Protection(suite, secrets[label], "application-0")
-        assert protection.open(framer.pop()) == (23, expected)
+
+    from_client = open_with_key_log(wire["client"], suite, secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"],
+                                    secrets["CLIENT_TRAFFIC_SECRET_0"])
+    assert [(epoch, [type(m) for m in messages or ()], data) for epoch, messages, data in from_client] == [
+        ("handshake", [Finished], None), ("application-0", [], b"to the server")]
+
+    from_server = open_with_key_log(wire["server"], suite, secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"],
+                                    secrets["SERVER_TRAFFIC_SECRET_0"])
+    handshake = [type(m) for epoch, messages, _ in from_server if epoch == "handshake" for m in messages]
+    assert handshake == [EncryptedExtensions, Certificate, CertificateVerify, Finished]
+    application = [(messages, data) for epoch, messages, data in from_server if epoch == "application-0"]
+    assert application[-1] == (None, b"to the client")
+    assert all(data is None for _, data in application[:-1])              # before it: handshake records only
+    tickets = [m for messages, _ in application[:-1] for m in messages]
+    assert [type(m) for m in tickets] == [NewSessionTicket, NewSessionTicket]
+    assert [m.ticket for m in tickets] == [e.ticket for e in drain(client) if isinstance(e, events.TicketReceived)]

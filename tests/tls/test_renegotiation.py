@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from workbench.tls import Connection, errors, events
 from workbench.tls.enums import AlertDescription, AlertLevel, ContentType
-from workbench.tls.extensions import RenegotiationInfo
+from workbench.tls.extensions import RenegotiationInfo, SessionTicket
 from workbench.tls.handshake12 import SCSV_RENEGOTIATION, make_keys
 from workbench.tls.messages import Certificate12, ClientHello, HelloRequest, ServerHello, encode_handshake
 from workbench.tls.record import encode_record
@@ -134,6 +134,100 @@ def test_an_abbreviated_renegotiation_falls_back_to_full_when_the_server_will_no
     finished = of_type(drain(client), events.RenegotiationFinished)[0]
     assert not finished.abbreviated and not client.negotiated.resumed
     assert client.negotiated.session_id == server.negotiated.session_id != bytes(32)
+
+
+# --- abbreviated renegotiation by RFC 5077 ticket -----------------------------------------------------------
+
+TICKETS = {"session_ticket_extension": True}      # the client asks for TLS 1.2 tickets; the server issues them
+
+
+def offered_ticket(hello: ClientHello) -> bytes | None:
+    ticket = hello.get_extension(SessionTicket)
+    return ticket.ticket if ticket is not None else None
+
+
+def renegotiate_by(client, server, initiator: str) -> tuple[list, list]:
+    (client if initiator == "client" else server).renegotiate_abbreviated()
+    (client if initiator == "client" else server).do_handshake()
+    pump(client, server)
+    return drain(client), drain(server)
+
+
+@pytest.mark.parametrize("initiator", ["client", "server"])
+def test_an_abbreviated_renegotiation_offers_the_sessions_ticket_and_resumes(initiator):
+    # renegotiate_abbreviated() on the client, or the client's answer to a HelloRequest (OpenSSL's client
+    # does the same): the ticket of the current session, under a session ID made from it (RFC 5077 3.4).
+    client, server = connected_pair(client12(**TICKETS), server12(**ALLOW))
+    cev, sev = drain(client), drain(server)
+    (first_ticket,) = [e.ticket for e in of_type(cev, events.TicketReceived)]
+    first_id = client.negotiated.session_id
+    master_secret = client.key_log_lines()[0].split()[2]
+    ticket = first_ticket
+    for number in (1, 2):              # the second renegotiation offers the ticket the first one brought
+        cev, sev = renegotiate_by(client, server, initiator)
+        hello = client_hello(cev)
+        assert offered_ticket(hello) == ticket
+        (ticket,) = [e.ticket for e in of_type(sev, events.TicketIssued)]   # a fresh one, before the server's CCS
+        assert [e.ticket for e in of_type(cev, events.TicketReceived)] == [ticket]
+        assert hello.legacy_session_id not in (b"", first_id)
+        assert sent_messages(sev, ServerHello)[0].legacy_session_id_echo == hello.legacy_session_id
+        assert received_messages(cev, Certificate12) == []
+        for conn, evs in ((client, cev), (server, sev)):
+            assert [(e.number, e.abbreviated) for e in of_type(evs, events.RenegotiationFinished)] == [(number, True)]
+            assert conn.negotiated.resumed and conn.negotiated.session_id == hello.legacy_session_id
+            assert of_type(evs, events.ResumptionRefused) == []
+    assert offered_ticket(client_hello(cev)) != first_ticket
+    assert {line.split()[2] for line in client.key_log_lines()} == {master_secret}
+    client.send(b"after both")
+    pump(client, server)
+    assert app_data_epochs(drain(server)) == [(b"after both", "application-2")]
+
+
+def test_a_ticket_for_another_session_does_not_resume_a_renegotiation():
+    # A valid ticket of this server, for a session of another connection: a renegotiation takes up only the
+    # connection's own session (RFC 5746 binds it to this connection), so the handshake is a full one.
+    server_config = server12(**ALLOW)
+    other, _ = connected_pair(client12(**TICKETS), server_config)
+    foreign = of_type(drain(other), events.TicketReceived)[0].ticket
+    client, server = connected_pair(client12(**TICKETS), server_config)
+    drain(client), drain(server)
+    client.handshake.context.session_ticket = foreign
+    cev, sev = renegotiate_by(client, server, "client")
+    assert offered_ticket(client_hello(cev)) == foreign
+    assert [e.reason for e in of_type(sev, events.ResumptionRefused)] == [
+        "the ticket holds another session than this connection's: a renegotiation resumes only the current session"]
+    assert received_messages(cev, Certificate12)
+    for conn, evs in ((client, cev), (server, sev)):
+        assert [e.abbreviated for e in of_type(evs, events.RenegotiationFinished)] == [False]
+        assert not conn.negotiated.resumed
+
+
+def test_with_a_ticket_the_session_id_is_not_used_to_resume():
+    # RFC 5077 3.4: a server given a ticket must not resume by the session ID. Here the session ID names the
+    # connection's session, the ticket is damaged: a full handshake.
+    client, server = connected_pair(client12(**TICKETS), server12(**ALLOW))
+    drain(client), drain(server)
+    context = client.handshake.context
+    context.session_ticket = bytes(len(context.session_ticket))
+    client.renegotiate_abbreviated()
+    client.do_handshake()
+    hello = client_hello(drain(client))
+    server_context = server.handshake.context
+    server_context.session = dataclasses.replace(server_context.session, session_id=hello.legacy_session_id)
+    pump(client, server)
+    sev = drain(server)
+    assert len(of_type(sev, events.ResumptionRefused)) == 1
+    assert [e.abbreviated for e in of_type(sev, events.RenegotiationFinished)] == [False]
+    assert not client.negotiated.resumed and not server.negotiated.resumed
+
+
+def test_without_a_ticket_the_renegotiation_still_resumes_by_session_id():
+    client, server = pair12(server_overrides=ALLOW)
+    assert client.handshake.context.session_ticket == b""
+    cev, sev = renegotiate_by(client, server, "client")
+    assert offered_ticket(client_hello(cev)) is None
+    assert client_hello(cev).legacy_session_id == server.negotiated.session_id
+    assert [e.abbreviated for e in of_type(sev, events.RenegotiationFinished)] == [True]
 
 
 # --- server: SSL_renegotiate / SSL_renegotiate_abbreviated -----------------------------------------------

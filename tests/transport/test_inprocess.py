@@ -30,17 +30,20 @@ def test_nothing_moves_until_asked(pair):
 def test_steps_move_one_record_each_in_handshake_order(pair):
     steps = pair.run_until_quiet()
     assert pair.client.handshake_complete and pair.server.handshake_complete
-    assert [s.direction for s in steps] == ["client->server", "server->client", "server->client", "client->server"]
+    # The flight ends with the server's NewSessionTickets (2 by default), sent once the client's Finished
+    # arrived: a teacher stepping through sees them after the handshake, in the first application record.
+    assert [s.direction for s in steps] == ["client->server", "server->client", "server->client", "client->server",
+                                            "server->client"]
     for step in steps:
         assert len(split_records(bytearray(step.record))) == 1      # exactly one whole record
         assert len(step.record) == 5 + step.length
         received = [e for e in step.receiver_events if isinstance(e, events.RecordReceived)]
         assert len(received) == 1 and received[0].length == step.length
     assert all(isinstance(s, RecordStep) for s in steps)
-    hello, server_hello, encrypted_flight, client_finished = steps
-    assert [(s.sent_as.inner_type, s.sent_as.epoch) for s in steps] == [
-        (None, "plaintext"), (None, "plaintext"), (ContentType.HANDSHAKE, "handshake"),
-        (ContentType.HANDSHAKE, "handshake")]
+    hello, server_hello, encrypted_flight, client_finished, tickets = steps
+    assert [(s.sent_as.inner_type, s.sent_as.epoch, s.sent_as.sequence) for s in steps] == [
+        (None, "plaintext", 0), (None, "plaintext", 0), (ContentType.HANDSHAKE, "handshake", 0),
+        (ContentType.HANDSHAKE, "handshake", 0), (ContentType.HANDSHAKE, "application-0", 0)]
     assert all(s.sent_as.length == s.length for s in steps)
     assert hello.content_type == ContentType.HANDSHAKE
     assert message_types(hello.server_events, events.HandshakeMessageReceived) == [HandshakeType.CLIENT_HELLO]
@@ -50,6 +53,11 @@ def test_steps_move_one_record_each_in_handshake_order(pair):
         HandshakeType.ENCRYPTED_EXTENSIONS, HandshakeType.CERTIFICATE, HandshakeType.CERTIFICATE_VERIFY,
         HandshakeType.FINISHED]
     assert any(isinstance(e, events.HandshakeComplete) for e in client_finished.server_events)
+    issued = [e.ticket for e in client_finished.server_events if isinstance(e, events.TicketIssued)]
+    assert len(issued) == 2                          # queued as the client's Finished was read
+    assert message_types(tickets.client_events, events.HandshakeMessageReceived) == [
+        HandshakeType.NEW_SESSION_TICKET, HandshakeType.NEW_SESSION_TICKET]
+    assert [e.ticket for e in tickets.client_events if isinstance(e, events.TicketReceived)] == issued
     assert [entry.index for entry in pair.history] == list(range(len(pair.history)))
     assert pair.steps == steps
 
@@ -77,7 +85,10 @@ def test_step_flight_moves_only_the_next_senders_queued_records(pair):
     flight = pair.step_flight()
     assert [s.sender for s in flight] == ["server", "server"]
     assert [p.sender for p in pair.pending] == ["client"]
-    assert pair.step_flight()[0].sender == "client"
+    assert [s.sender for s in pair.step_flight()] == ["client"]
+    # the client's Finished made the server queue its NewSessionTicket record: the last flight
+    assert [p.sender for p in pair.pending] == ["server"]
+    assert [s.sender for s in pair.step_flight()] == ["server"]
     assert pair.step_flight() == [] and pair.step() is None and pair.quiet
 
 

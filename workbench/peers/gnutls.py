@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 PathLike = str | os.PathLike[str]
 
 _LISTENING = re.compile(r"listening on IPv4 \S+ port (\d+)\.\.\.done")
-_COMPLETED = re.compile(r"^- (Resume )?Handshake was completed|^\*\*\* (?:Handshake has failed|Fatal error).*$",
+# How gnutls-cli ends a handshake: its first one, a resumed one, a rehandshake it started itself
+# (^renegotiate^), or one the server asked for with a HelloRequest; and each way one fails.
+_COMPLETED = re.compile(r"^(?:- (?:(?P<resumed>Resume )?Handshake|ReHandshake) was completed"
+                        r"|\*\*\* Rehandshake was performed\.)"
+                        r"|^\*\*\* (?P<failed>(?:Re)?Handshake has failed|Rehandshake Failed|Fatal error).*$",
                         re.MULTILINE)
 _DESCRIPTION = re.compile(r"^- Description: (.*)$", re.MULTILINE)
 
@@ -131,10 +135,11 @@ class GnuTLSClient(PeerProcess):
         super().__init__([*argv, *args, host], env=_keylog_env(keylog, env), netns=netns, lifetime=lifetime)
 
     def wait_for_handshake(self, timeout: float = 15.0, *, since: int = 0) -> Handshake:
-        """Wait for "Handshake was completed"; raises PeerError when the handshake failed."""
+        """Wait for "Handshake was completed" (or a rehandshake's "ReHandshake was completed" /
+        "Rehandshake was performed." after `since`); raises PeerError when the handshake failed."""
         match = self.wait_for_output(_COMPLETED, timeout, since=since)
-        if not match.group(0).startswith("- "):
-            raise PeerError(self._describe("reported a failed handshake"))
+        if match.group("failed"):
+            raise PeerError(self._describe(f"reported a failed handshake: {match.group(0)!r}"))
         descriptions = list(_DESCRIPTION.finditer(self.output, since, match.start()))
         if not descriptions:
             raise PeerError(self._describe("completed a handshake without describing it"))
@@ -142,4 +147,4 @@ class GnuTLSClient(PeerProcess):
         version = re.match(r"TLS(\d\.\d)", parts[0]) if parts else None
         if version is None:
             raise PeerError(self._describe(f"printed an unexpected description {descriptions[-1].group(0)!r}"))
-        return Handshake(version=version.group(1), cipher=parts[-1], resumed=match.group(1) is not None)
+        return Handshake(version=version.group(1), cipher=parts[-1], resumed=match.group("resumed") is not None)

@@ -137,14 +137,16 @@ def start_renegotiation(conn: "Connection", initiator: str, abbreviated: bool, s
     previous: ClientHandshake12 = conn.handshake
     config = previous.config
     context = previous.context
-    session = context.session if abbreviated and context.session is not None and context.session.resumable else None
+    # The current session can be offered by its session ID, or by its ticket (a server that issues a
+    # ticket may give no session ID at all, as OpenSSL's does).
+    session = context.session if abbreviated and context.session is not None and (
+        context.session.resumable or context.session_ticket) else None
     renegotiation = Renegotiation(initiator, context.handshakes, session is not None, previous, state,
                                   conn.client_random)
     hs = ClientHandshake12(config, context, renegotiation)
     hs.random = draw(config, 32, "ClientHello.random")
     if session is not None:
-        hs.offered_session = session
-        hs.session_id = session.session_id
+        hs.offered_ticket = resumption12.offer_in_renegotiation(hs, session)
     conn.handshake = hs
     conn.client_random = hs.random
     conn.set_renegotiating(True)

@@ -32,6 +32,7 @@ class RenegotiationContext:
     client_verify_data: bytes = b""      # RFC 5746: the last handshake's Finished messages
     server_verify_data: bytes = b""
     session: Session12 | None = None     # the current session (resumed by an abbreviated renegotiation)
+    session_ticket: bytes = b""          # client: the server's RFC 5077 ticket for it, offered again
     handshakes: int = 0                  # completed handshakes, the first one included
     hello_request_outstanding: bool = False     # server: HelloRequest sent, no ClientHello since
     client_renegotiations: list[float] = field(default_factory=list)   # server: when each was accepted

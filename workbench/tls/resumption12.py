@@ -1,6 +1,7 @@
 """TLS 1.2 resumption across connections: the server's session ID cache and RFC 5077 tickets, and
 the client's session data. server12 / client12 call in; their own `context.session` still serves
-an abbreviated renegotiation on the same connection.
+an abbreviated renegotiation on the same connection, offered by session ID or by the ticket the
+server gave for that session (a ticket resumes only the connection's current session there).
 
 Policy: only sessions made with the extended master secret (RFC 7627) are cached, put in
 tickets, handed out as session data or resumed across connections: without it a session is
@@ -8,12 +9,14 @@ open to the triple handshake attack.
 
     server:  find_session (a ticket first, then the session ID cache) -> issues_ticket /
              new_session_ticket (before the server's change_cipher_spec) -> remember_session
-    client:  prepare_offer -> client_hello_ticket -> after_server_hello -> receive_ticket
-             -> record_session
+    client:  prepare_offer (or offer_in_renegotiation) -> client_hello_ticket -> after_server_hello
+             -> receive_ticket -> record_session
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import hmac
 from typing import TYPE_CHECKING, Any
 
 from .errors import HandshakeFailure
@@ -39,16 +42,25 @@ def _refused(conn: "Connection", reason: str, identity: bytes) -> None:
     return None
 
 
+def _offered_ticket(ch: Any) -> bytes:
+    ticket_ext = ch.get_extension(SessionTicket)
+    return ticket_ext.ticket if ticket_ext is not None else b""
+
+
 def find_session(conn: "Connection", hs: Any, offer: Any) -> Session12 | None:
-    """A session another connection made, offered by ticket or by session ID; None: a full handshake
-    (the reason in ResumptionRefused). Called when the ClientHello does not resume the connection's
-    own session."""
-    if offer.session is not None or hs.renegotiation is not None:
+    """The session to resume: in a renegotiation the connection's own (`offer.session`, found by
+    session ID, or by ticket), else one another connection made, offered by ticket or by session ID.
+    None: a full handshake (the reason in ResumptionRefused)."""
+    if hs.renegotiation is not None:
+        if _offered_ticket(offer.hello):
+            # RFC 5077 3.4: with a ticket, the session ID is not used for stateful resumption.
+            return _renegotiation_ticket_session(conn, hs, offer)
+        return offer.session
+    if offer.session is not None:
         return offer.session
     config = hs.config
     ch = offer.hello
-    ticket_ext = ch.get_extension(SessionTicket)
-    ticket = ticket_ext.ticket if ticket_ext is not None else b""
+    ticket = _offered_ticket(ch)
     identity = ticket or ch.legacy_session_id
     if not identity:
         return None
@@ -74,6 +86,36 @@ def find_session(conn: "Connection", hs: Any, offer: Any) -> Session12 | None:
     # The ServerHello echoes the client's session ID: with a ticket, that is how resumption shows.
     return Session12(ch.legacy_session_id, session.cipher_suite, session.secret, True, session.peer_certificates,
                      session.server_name, session.alpn)
+
+
+def _renegotiation_ticket_session(conn: "Connection", hs: Any, offer: Any) -> Session12 | None:
+    """An abbreviated renegotiation offered by ticket, as OpenSSL's client answers a HelloRequest
+    (its session ID is then a hash of the ticket, not the one our ServerHello gave).
+
+    The ticket resumes only the connection's current session: a renegotiation is bound to this
+    connection's last handshake (RFC 5746), and taking up another session under it would change
+    what the connection is (the triple handshake attack). The ServerHello echoes the client's
+    session ID (RFC 5077 3.4)."""
+    config = hs.config
+    ch = offer.hello
+    ticket = _offered_ticket(ch)
+    current = hs.context.session
+    if not ch.legacy_session_id:
+        return _refused(conn, "a ticket without a session ID: the resumption could not be signalled "
+                              "(RFC 5077 3.4)", ticket)
+    try:
+        session = config.tickets.redeem(ticket, now=config.clock())
+    except TicketRefused as exc:
+        return _refused(conn, str(exc), ticket)
+    if (current is None or session.tls_version != TLS12 or session.cipher_suite != current.cipher_suite
+            or not hmac.compare_digest(session.secret, current.master_secret)):
+        return _refused(conn, "the ticket holds another session than this connection's: a renegotiation "
+                              "resumes only the current session", ticket)
+    problem = _session_problem(config, offer, session)
+    if problem is not None:
+        return _refused(conn, problem, ticket)
+    return Session12(ch.legacy_session_id, current.cipher_suite, current.master_secret,
+                     current.extended_master_secret, current.peer_certificates, current.server_name, current.alpn)
 
 
 def _session_problem(config: Any, offer: Any, session: ServerSession) -> str | None:
@@ -146,15 +188,30 @@ def prepare_offer(conn: "Connection", hs: Any) -> bytes | None:
             conn.emit(ResumptionRefused("a TLS 1.3 session cannot be offered by a client that offers TLS 1.2 only",
                                         session.ticket))
         return None
-    session_id = session.session_id
-    if not session_id:
-        # RFC 5077 3.4: with a ticket, the client makes up a session ID to recognise the resumption by.
-        session_id = hashlib.sha256(b"tls-workbench session id" + session.ticket).digest()
+    session_id = session.session_id or ticket_session_id(session.ticket)
     hs.session_id = session_id
     hs.offered_session = Session12(session_id, session.cipher_suite, session.secret, session.extended_master_secret,
                                    (), session.server_name, session.alpn)
     conn.emit(ResumptionOffered(TLS12, session.ticket or session_id, None, False))
     return session.ticket or None
+
+
+def ticket_session_id(ticket: bytes) -> bytes:
+    """RFC 5077 3.4: with a ticket, the client makes up a session ID to recognise the resumption by
+    (the server echoes it when it accepts the ticket)."""
+    return hashlib.sha256(b"tls-workbench session id" + ticket).digest()
+
+
+def offer_in_renegotiation(hs: Any, session: Session12) -> bytes | None:
+    """An abbreviated renegotiation offers the current session: with the ticket the server gave for
+    it, when there is one (as OpenSSL's client does), else by its session ID. Sets hs.offered_session
+    and hs.session_id; returns the ticket to offer (None: none)."""
+    ticket = hs.context.session_ticket
+    if ticket:
+        session = dataclasses.replace(session, session_id=ticket_session_id(ticket))
+    hs.offered_session = session
+    hs.session_id = session.session_id
+    return ticket or None
 
 
 def client_hello_ticket(config: Any, ticket: bytes | None) -> list[Any]:
@@ -186,6 +243,12 @@ def record_session(conn: "Connection", hs: Any, session: Session12) -> None:
     state = conn.session_state
     nst = state.ticket12
     state.ticket12 = None
+    # The ticket that stands for the connection's current session, for an abbreviated renegotiation:
+    # a new one, else the one just resumed with (the session did not change), else none.
+    if nst is not None and nst.ticket:
+        hs.context.session_ticket = nst.ticket
+    else:
+        hs.context.session_ticket = (hs.offered_ticket or b"") if hs.resumed else b""
     if hs.renegotiation is not None and nst is None:
         return
     if not session.extended_master_secret:
