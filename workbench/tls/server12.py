@@ -9,9 +9,9 @@ Ways in: `start` (server13's ExpectClientHello chose TLS 1.2) and ExpectTraffic,
 ClientHello starts a renegotiation (accepted or refused by the policy in renegotiation.py).
 `send_hello_request` asks the client for one.
 
-Resumption: `find_session` resumes the connection's own current session by its session ID,
-which is what an abbreviated renegotiation needs; a session cache shared between connections
-plugs in there. Randomness is drawn in this order: ServerHello.random (32 bytes), the session ID
+Resumption: `find_session` resumes the connection's own current session by its session ID, which
+is what an abbreviated renegotiation needs; resumption12.py adds the session cache shared between
+connections and RFC 5077 tickets (during a renegotiation, a ticket for the current session only). Randomness is drawn in this order: ServerHello.random (32 bytes), the session ID
 of a full handshake (32 bytes), then the ECDHE private key.
 """
 from __future__ import annotations
