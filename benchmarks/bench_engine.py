@@ -1,23 +1,27 @@
-"""Engine speed against Python's ssl module, in the same run.
+"""Engine speed against Python's ssl module, in the same run, for TLS 1.3, TLS 1.2 or both.
 
-Measures, for TLS 1.3 with ECDSA P-256 certificates, X25519 and TLS_AES_128_GCM_SHA256
-(certificate chain and host name verification on, events on):
+TLS 1.3: ECDSA P-256 certificates, X25519 and TLS_AES_128_GCM_SHA256; TLS 1.2: ECDSA P-256
+certificates, ECDHE over X25519, extended master secret and ECDHE-ECDSA-AES128-GCM-SHA256.
+Certificate chain and host name verification on, events on. Measured:
   - full handshakes per second, in process (client and server in one thread);
-  - resumed handshakes per second (psk_dhe_ke with a stateless ticket; the server issues one
-    ticket per connection and the client offers each ticket once, on both sides);
+  - TLS 1.3 only: resumed handshakes per second (psk_dhe_ke with a stateless ticket; the server
+    issues one ticket per connection and the client offers each ticket once, on both sides);
   - bulk throughput with 16 KiB records (encrypt on one side, decrypt on the other).
 The anchor is Python's ssl module driven through a MemoryBIO pair. Figures are printed as
 ratios (ours / ssl); docs/benchmarks.md keeps the recorded ones.
 
 Fairness: Python < 3.13 cannot restrict TLS 1.3 cipher suites in process, so the anchor runs in
 a worker subprocess whose OPENSSL_CONF names a temporary openssl.cnf with
-Ciphersuites = TLS_AES_128_GCM_SHA256 and Groups = X25519; the worker checks the negotiated suite
-with SSLObject.cipher() before it measures anything. Both sides use one shared context/config
-(a parsed trust store), no session tickets, and the same certificate. Measurements alternate
-between ours and the anchor for several rounds (the order flips every round); the medians are
-reported, because a small machine is noisy.
+Ciphersuites = TLS_AES_128_GCM_SHA256 and Groups = X25519 (TLS 1.2: X25519:P-256, since there
+the list also names the certificate curves accepted; its suite is set in process, with set_ciphers); the worker checks the negotiated suite and version with SSLObject.cipher()
+before it measures anything. Both sides use one shared context/config (a parsed trust store), no
+session tickets in the full handshakes, and the same certificate. For TLS 1.2 the anchor's server
+keeps OpenSSL's session cache, which Python cannot turn off; ours keeps each connection's session.
+Measurements alternate between ours and the anchor for several rounds (the order flips every
+round); the medians are reported, because a small machine is noisy.
 
-    .venv/bin/python benchmarks/bench_engine.py [--rounds 5] [--seconds 1.5] [--clock cpu|wall] [--json]
+    .venv/bin/python benchmarks/bench_engine.py [--version 1.3|1.2|both] [--rounds 5] [--seconds 1.5]
+                                                [--clock cpu|wall] [--json]
 """
 from __future__ import annotations
 
@@ -36,9 +40,33 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 RECORD = 16 * 1024
 BATCH = 64                       # records per timed bulk call
-SUITE_NAME = "TLS_AES_128_GCM_SHA256"
+TLS13, TLS12 = 0x0304, 0x0303
 
-OPENSSL_CNF = f"""\
+
+@dataclasses.dataclass(frozen=True)
+class Version:
+    """What one protocol version's benchmark negotiates, and which measurements it makes."""
+    name: str                    # "1.3", the --version value
+    code: int
+    ssl_version: ssl.TLSVersion
+    suite: int                   # our code point
+    suite_name: str              # OpenSSL's name, as SSLObject.cipher() reports it
+    title: str                   # the first line of the report
+    measurements: tuple[str, ...]
+    anchor_groups: str           # the anchor's Groups (openssl.cnf)
+
+
+VERSIONS = {
+    "1.3": Version("1.3", TLS13, ssl.TLSVersion.TLSv1_3, 0x1301, "TLS_AES_128_GCM_SHA256",
+                   "TLS 1.3, ECDSA P-256, X25519", ("handshake", "resumed", "bulk"), "X25519"),
+    "1.2": Version("1.2", TLS12, ssl.TLSVersion.TLSv1_2, 0xC02B, "ECDHE-ECDSA-AES128-GCM-SHA256",
+                   "TLS 1.2, ECDSA P-256, X25519, EMS", ("handshake", "bulk"),
+                   # TLS 1.2 also takes the curve of an ECDSA certificate from this list (RFC 8422):
+                   # P-256 must be there, after X25519, which both clients list first and so is the one used.
+                   "X25519:P-256"),
+}
+
+OPENSSL_CNF = """\
 openssl_conf = openssl_init
 
 [openssl_init]
@@ -48,8 +76,8 @@ ssl_conf = ssl_sect
 system_default = system_default_sect
 
 [system_default_sect]
-Ciphersuites = {SUITE_NAME}
-Groups = X25519
+Ciphersuites = {suite}
+Groups = {groups}
 """
 
 
@@ -99,25 +127,24 @@ def drain(conn) -> int:
 
 
 class Ours:
-    def __init__(self, ca, leaf):
+    def __init__(self, version: Version, ca, leaf):
         from workbench.tls import ClientConfig, ServerConfig
-        from workbench.tls.enums import CipherSuite, NamedGroup
-        self.client_config = ClientConfig(server_name="localhost", trust_anchors=(ca.certificate,),
-                                          cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,),
-                                          supported_groups=(NamedGroup.X25519,))
-        server_options = {}
-        if "ticket_count" in {f.name for f in dataclasses.fields(ServerConfig)}:
-            server_options["ticket_count"] = 0          # the anchor's server sends no tickets either
+        from workbench.tls.enums import NamedGroup
+        self.version = version
+        common = dict(cipher_suites=(version.suite,), supported_groups=(NamedGroup.X25519,))
+        if version.code == TLS12:
+            common["versions"] = (TLS12,)
+        self.client_config = ClientConfig(server_name="localhost", trust_anchors=(ca.certificate,), **common)
         self.server_config = ServerConfig(certificate_chain=(leaf.certificate,), private_key=leaf.private_key,
-                                          cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,),
-                                          supported_groups=(NamedGroup.X25519,), **server_options)
-        # Resumption: one ticket per connection, each offered once (the wallet hands out the newest).
-        self.resume_client_config = dataclasses.replace(self.client_config, resume_from_wallet=True, wallet=None)
-        self.resume_server_config = dataclasses.replace(self.server_config, ticket_count=1, tickets=None,
-                                                        anti_replay=None, session_cache=None)
+                                          ticket_count=0, **common)   # the anchor's server sends no tickets either
         self.payload = os.urandom(RECORD)
         self.check()
-        self.check_resumption()
+        if "resumed" in version.measurements:
+            # One ticket per connection, each offered once (the wallet hands out the newest).
+            self.resume_client_config = dataclasses.replace(self.client_config, resume_from_wallet=True, wallet=None)
+            self.resume_server_config = dataclasses.replace(self.server_config, ticket_count=1, tickets=None,
+                                                            anti_replay=None, session_cache=None)
+            self.check_resumption()
         self.bulk_pair = self.handshake()
 
     def handshake(self):
@@ -152,7 +179,7 @@ class Ours:
     def check(self) -> None:
         """Outside the timing: the handshake is the one we claim to measure, and data arrives intact."""
         from workbench.tls import Connection
-        from workbench.tls.enums import CipherSuite, HandshakeType, NamedGroup, SignatureScheme
+        from workbench.tls.enums import HandshakeType, NamedGroup, SignatureScheme
         from workbench.tls.events import ApplicationData, HandshakeComplete, HandshakeMessageReceived
         client, server = Connection(self.client_config), Connection(self.server_config)
         client.start_handshake()
@@ -162,10 +189,13 @@ class Ours:
         assert len(complete) == 1, "no HandshakeComplete event"
         assert not any(isinstance(e, HandshakeMessageReceived) and e.raw[0] == HandshakeType.NEW_SESSION_TICKET
                        for e in client_events), "the server sent session tickets"
-        assert client.cipher_suite == CipherSuite.TLS_AES_128_GCM_SHA256, client.cipher_suite
+        assert client.version == self.version.code, client.version
+        assert client.cipher_suite == self.version.suite, client.cipher_suite
         assert client.group == NamedGroup.X25519, client.group
         assert client.negotiated.signature_scheme == SignatureScheme.ECDSA_SECP256R1_SHA256
         assert complete[0].peer_certificates, "the server sent no certificate"
+        if self.version.code == TLS12:
+            assert client.negotiated.extended_master_secret, "no extended master secret"
         drain(server)
         client.send(self.payload)
         server.receive_data(client.data_to_send())
@@ -181,30 +211,43 @@ class Ours:
             drain(server)
             drain(client)       # its RecordSent events: a consumer reads both sides
 
+    def run(self, what: str):
+        return {"handshake": self.handshake, "resumed": self.resumed_handshake, "bulk": self.bulk}[what]
+
 
 # --- the anchor: Python's ssl module over MemoryBIO, in a worker process ------
 
 class Anchor:
-    def __init__(self, ca_path: str, cert_path: str, key_path: str):
-        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server.minimum_version = ssl.TLSVersion.TLSv1_3
-        server.load_cert_chain(cert_path, key_path)
-        server.num_tickets = 0               # our server issues no tickets either
-        client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)   # CERT_REQUIRED and check_hostname
-        client.minimum_version = ssl.TLSVersion.TLSv1_3
+    def __init__(self, version: Version, ca_path: str, cert_path: str, key_path: str):
+        self.version = version
+        client = self._context(ssl.PROTOCOL_TLS_CLIENT)   # CERT_REQUIRED and check_hostname
         client.load_verify_locations(ca_path)
         assert client.verify_mode == ssl.CERT_REQUIRED and client.check_hostname
+        server = self._context(ssl.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(cert_path, key_path)
+        server.num_tickets = 0               # our server issues no tickets either (TLS 1.3)
+        if version.code == TLS12:
+            server.options |= ssl.OP_NO_TICKET   # nor TLS 1.2 ones (num_tickets counts only 1.3 tickets)
         self.client_ctx, self.server_ctx = client, server
-        resume_server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        resume_server.minimum_version = ssl.TLSVersion.TLSv1_3
-        resume_server.load_cert_chain(cert_path, key_path)
-        resume_server.num_tickets = 1          # as our resumption server
-        self.resume_server_ctx = resume_server
+        if "resumed" in version.measurements:
+            resume_server = self._context(ssl.PROTOCOL_TLS_SERVER)
+            resume_server.load_cert_chain(cert_path, key_path)
+            resume_server.num_tickets = 1          # as our resumption server
+            self.resume_server_ctx = resume_server
         self.session = None
         self.payload = os.urandom(RECORD)
         self.suite = self.check()
-        self.check_resumption()
+        if "resumed" in version.measurements:
+            self.check_resumption()
         self.bulk_pair = self.handshake()
+
+    def _context(self, protocol: int) -> ssl.SSLContext:
+        context = ssl.SSLContext(protocol)
+        context.minimum_version = self.version.ssl_version
+        if self.version.code == TLS12:
+            context.maximum_version = ssl.TLSVersion.TLSv1_2
+            context.set_ciphers(self.version.suite_name)      # TLS 1.2 suites can be chosen in process
+        return context
 
     def resumed_handshake(self):
         """Offer the newest ticket, and read the one that follows (as our client's wallet does)."""
@@ -248,8 +291,9 @@ class Anchor:
     def check(self) -> str:
         client, server, (c_in, c_out, s_in, s_out) = self.handshake()
         name, version, _ = client.cipher()
-        if name != SUITE_NAME or version != "TLSv1.3":
-            raise RuntimeError(f"the anchor negotiated {name} / {version}, not {SUITE_NAME} / TLSv1.3 "
+        wanted = self.version.ssl_version.name.replace("_", ".")        # "TLSv1.3"
+        if name != self.version.suite_name or version != wanted:
+            raise RuntimeError(f"the anchor negotiated {name} / {version}, not {self.version.suite_name} / {wanted} "
                                f"(is OPENSSL_CONF honoured?)")
         client.write(self.payload)
         s_in.write(c_out.read())
@@ -269,29 +313,32 @@ class Anchor:
             while remaining:
                 remaining -= len(server.read(remaining))
 
+    def run(self, what: str):
+        return {"handshake": self.handshake, "resumed": self.resumed_handshake, "bulk": self.bulk}[what]
 
-def anchor_worker(directory: str, clock_name: str) -> None:
+
+def anchor_worker(directory: str, clock_name: str, version_name: str) -> None:
     """The subprocess side: build the anchor, say which suite it negotiated, then time on request."""
     global clock
     clock = CLOCKS[clock_name]
-    anchor = Anchor(*(os.path.join(directory, name) for name in ("ca.pem", "leaf.pem", "leaf.key")))
+    anchor = Anchor(VERSIONS[version_name], *(os.path.join(directory, name)
+                                              for name in ("ca.pem", "leaf.pem", "leaf.key")))
     print(json.dumps({"suite": anchor.suite, "openssl": ssl.OPENSSL_VERSION}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
-        fn = {"handshake": anchor.handshake, "resumed": anchor.resumed_handshake, "bulk": anchor.bulk}[request["what"]]
-        print(json.dumps({"rate": rate(fn, request["seconds"])}), flush=True)
+        print(json.dumps({"rate": rate(anchor.run(request["what"]), request["seconds"])}), flush=True)
 
 
 class AnchorProcess:
     """The worker, started with OPENSSL_CONF set; it idles on stdin while our side is measured."""
 
-    def __init__(self, directory: str, clock_name: str):
+    def __init__(self, directory: str, clock_name: str, version: Version):
         cnf = os.path.join(directory, "openssl.cnf")
         with open(cnf, "w") as f:
-            f.write(OPENSSL_CNF)
+            f.write(OPENSSL_CNF.format(suite=VERSIONS["1.3"].suite_name, groups=version.anchor_groups))
         env = dict(os.environ, OPENSSL_CONF=cnf)
         self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--anchor-worker", directory,
-                                         "--clock", clock_name],
+                                         "--clock", clock_name, "--version", version.name],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         hello = self._read()
         self.suite, self.openssl = hello["suite"], hello["openssl"]
@@ -318,80 +365,86 @@ class AnchorProcess:
 
 # --- the run -------------------------------------------------------------------
 
-def measure(rounds: int, seconds: float, clock_name: str) -> dict:
+RESULT_KEYS = {"handshake": "handshakes_per_s", "resumed": "resumed_handshakes_per_s", "bulk": "bulk_MB_per_s"}
+
+
+def measure(version: Version, rounds: int, seconds: float, clock_name: str) -> dict:
     from workbench.pki import TestCA
     ca = TestCA.create(key_type="ecdsa-p256")
     leaf = ca.issue(hostnames=("localhost",), key_type="ecdsa-p256")
-    ours = Ours(ca, leaf)
-    samples: dict[str, list[float]] = {"ours_hs": [], "ssl_hs": [], "ours_resumed": [], "ssl_resumed": [],
-                                       "ours_bulk": [], "ssl_bulk": []}
+    ours = Ours(version, ca, leaf)
+    samples: dict[tuple[str, str], list[float]] = {(what, side): [] for what in version.measurements
+                                                   for side in ("ours", "ssl")}
     to_mb = BATCH * RECORD / 1e6
     with tempfile.TemporaryDirectory() as tmp:
         ca.write_pem(os.path.join(tmp, "ca.pem"))
         leaf.write_pem(os.path.join(tmp, "leaf.pem"), os.path.join(tmp, "leaf.key"))
-        anchor = AnchorProcess(tmp, clock_name)
+        anchor = AnchorProcess(tmp, clock_name, version)
         try:
             for i in range(rounds):
-                steps = [
-                    ("ours_hs", lambda: rate(ours.handshake, seconds)),
-                    ("ssl_hs", lambda: anchor.rate("handshake", seconds)),
-                    ("ours_resumed", lambda: rate(ours.resumed_handshake, seconds)),
-                    ("ssl_resumed", lambda: anchor.rate("resumed", seconds)),
-                    ("ours_bulk", lambda: rate(ours.bulk, seconds) * to_mb),
-                    ("ssl_bulk", lambda: anchor.rate("bulk", seconds) * to_mb),
-                ]
-                if i % 2:        # flip the order every round so neither side always goes first
-                    steps = [steps[1], steps[0], steps[3], steps[2], steps[5], steps[4]]
-                for key, run in steps:
-                    samples[key].append(run())
+                for what in version.measurements:
+                    scale = to_mb if what == "bulk" else 1.0
+                    pair = [("ours", lambda: rate(ours.run(what), seconds)),
+                            ("ssl", lambda: anchor.rate(what, seconds))]
+                    if i % 2:        # flip the order every round so neither side always goes first
+                        pair.reverse()
+                    for side, run in pair:
+                        samples[what, side].append(run() * scale)
         finally:
             anchor.stop()
 
-    def summary(ours_key: str, ssl_key: str) -> dict:
-        ratios = [o / s for o, s in zip(samples[ours_key], samples[ssl_key])]
-        ours_median, ssl_median = statistics.median(samples[ours_key]), statistics.median(samples[ssl_key])
+    def summary(what: str) -> dict:
+        ours_samples, ssl_samples = samples[what, "ours"], samples[what, "ssl"]
+        ours_median, ssl_median = statistics.median(ours_samples), statistics.median(ssl_samples)
         return {"ours": round(ours_median, 1), "ssl": round(ssl_median, 1),
                 "ratio": round(ours_median / ssl_median, 2),
-                "round_ratios": [round(r, 2) for r in ratios]}
+                "round_ratios": [round(o / s, 2) for o, s in zip(ours_samples, ssl_samples)]}
 
-    return {
-        "suite": anchor.suite, "openssl": anchor.openssl, "python": sys.version.split()[0],
-        "rounds": rounds, "seconds_per_measurement": seconds, "clock": clock_name,
-        "handshakes_per_s": summary("ours_hs", "ssl_hs"),
-        "resumed_handshakes_per_s": summary("ours_resumed", "ssl_resumed"),
-        "bulk_MB_per_s": summary("ours_bulk", "ssl_bulk"),
-    }
+    result = {"suite": anchor.suite, "version": version.ssl_version.name.replace("_", "."),
+              "openssl": anchor.openssl, "python": sys.version.split()[0], "rounds": rounds,
+              "seconds_per_measurement": seconds, "clock": clock_name}
+    result.update({RESULT_KEYS[what]: summary(what) for what in version.measurements})
+    return result
+
+
+REPORT_LABELS = {"handshake": "full handshakes/s", "resumed": "resumed handshakes/s", "bulk": "bulk MB/s (16 KiB)"}
+
+
+def report(version: Version, result: dict) -> None:
+    print(f"{version.title}, {result['suite']} ({result['openssl']}, Python {result['python']})")
+    print(f"medians of {result['rounds']} alternating rounds of {result['seconds_per_measurement']} s "
+          f"({result['clock']} time)")
+    for what in version.measurements:
+        figures = result[RESULT_KEYS[what]]
+        print(f"{REPORT_LABELS[what]:<20} ours {figures['ours']:8.1f}   ssl {figures['ssl']:8.1f}   "
+              f"ratio {figures['ratio']:.2f}x   (rounds {', '.join(f'{r:.2f}' for r in figures['round_ratios'])})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", choices=(*VERSIONS, "both"), default="1.3",
+                        help="the protocol version to measure (default 1.3); both: 1.3, then 1.2")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.5, help="per measurement")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
                         help="cpu: process CPU time (default, robust on a shared machine); wall: elapsed time")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="one JSON object per version, one per line")
     parser.add_argument("--anchor-worker", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.anchor_worker:
-        anchor_worker(args.anchor_worker, args.clock)
+        anchor_worker(args.anchor_worker, args.clock, args.version)
         return
     global clock
     clock = CLOCKS[args.clock]
-    result = measure(args.rounds, args.seconds, args.clock)
-    if args.json:
-        print(json.dumps(result))
-        return
-    hs, bulk = result["handshakes_per_s"], result["bulk_MB_per_s"]
-    print(f"TLS 1.3, ECDSA P-256, X25519, {result['suite']} ({result['openssl']}, Python {result['python']})")
-    print(f"medians of {result['rounds']} alternating rounds of {result['seconds_per_measurement']} s "
-          f"({result['clock']} time)")
-    print(f"full handshakes/s  ours {hs['ours']:8.1f}   ssl {hs['ssl']:8.1f}   ratio {hs['ratio']:.2f}x"
-          f"   (rounds {', '.join(f'{r:.2f}' for r in hs['round_ratios'])})")
-    resumed = result["resumed_handshakes_per_s"]
-    print(f"resumed handshakes/s ours {resumed['ours']:6.1f}   ssl {resumed['ssl']:8.1f}   ratio "
-          f"{resumed['ratio']:.2f}x   (rounds {', '.join(f'{r:.2f}' for r in resumed['round_ratios'])})")
-    print(f"bulk MB/s (16 KiB) ours {bulk['ours']:8.1f}   ssl {bulk['ssl']:8.1f}   ratio {bulk['ratio']:.2f}x"
-          f"   (rounds {', '.join(f'{r:.2f}' for r in bulk['round_ratios'])})")
+    versions = [VERSIONS["1.3"], VERSIONS["1.2"]] if args.version == "both" else [VERSIONS[args.version]]
+    for n, version in enumerate(versions):
+        result = measure(version, args.rounds, args.seconds, args.clock)
+        if args.json:
+            print(json.dumps(result), flush=True)
+            continue
+        if n:
+            print()
+        report(version, result)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: the test CA, PEM files, ports, peer programs, a private network.
+"""Fixtures shared by every test folder: the test CA, engine configs that trust it, PEM files, ports, peer
+programs, a private network.
 
 Folder-specific fixtures belong in that folder's own conftest.py.
 """
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.loopback_capture import why_no_capture
 from workbench.peers import NetnsUnavailable, PrivateNetwork, available, free_port as pick_free_port
 from workbench.peers import missing_reason, why_netns_unavailable
 from workbench.pki import Identity, TestCA
+from workbench.tls import ClientConfig, ServerConfig
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +28,19 @@ def test_ca() -> TestCA:
 def localhost_identity(test_ca: TestCA) -> Identity:
     """An ECDSA P-256 leaf for localhost and 127.0.0.1, issued by test_ca."""
     return test_ca.issue(hostnames=("localhost", "127.0.0.1"))
+
+
+@pytest.fixture
+def server_config(localhost_identity: Identity) -> ServerConfig:
+    """Our engine's server config with localhost_identity."""
+    return ServerConfig(certificate_chain=localhost_identity.certificate_chain,
+                        private_key=localhost_identity.private_key)
+
+
+@pytest.fixture
+def client_config(test_ca: TestCA) -> ClientConfig:
+    """Our engine's client config for "localhost" that trusts test_ca (and so server_config)."""
+    return ClientConfig(server_name="localhost", trust_anchors=(test_ca.certificate,))
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,14 @@ def requires_gnutls() -> None:
 @pytest.fixture
 def requires_tshark() -> None:
     _require("tshark")
+
+
+@pytest.fixture
+def requires_capture() -> None:
+    """Skipped where this machine cannot capture on lo (tshark, dumpcap, root)."""
+    reason = why_no_capture()
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Shared fixtures of the capture tests: the reference captures with their key material."""
+"""Shared fixtures of the capture tests: the reference captures with their key material, synthetic captures
+written with theirs."""
 from __future__ import annotations
 
 import os
@@ -58,3 +59,12 @@ def reference(name: str) -> ReferenceCapture:
 
 requires_captures = pytest.mark.skipif(not os.path.isdir(CAPTURES), reason=f"reference captures not at {CAPTURES}")
 requires_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+
+
+def write_synthetic(directory, writer, **kw) -> tuple[str, str]:
+    """A synthetic capture from `writer` (write_tls13_capture, write_tls12_capture) and the key log it returns,
+    written in `directory`: their paths."""
+    capture, keys = str(directory / "s.pcap"), str(directory / "s.keys")
+    with open(keys, "w") as f:
+        f.write(writer(capture, **kw))
+    return capture, keys

@@ -7,7 +7,6 @@ import ctypes
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import time
 
 import pytest
 
+from tests.loopback_capture import interrupt
 from workbench.capture.capture_file import CAPTURES_ENV
 from workbench.capture.live import LiveCapture, choose_method
 from workbench.capture.linklayer import parse_segment
@@ -25,7 +25,6 @@ from workbench.capture.sniffer import CapturePermissionError, capture_permission
 from workbench.peers import PeerProcess, free_port, missing_reason
 from workbench.transport.blocking import connect, listen, serve_one
 
-from .engine_configs import client_config, server_config  # noqa: F401  (fixtures)
 
 ALLOWED, WHY = capture_permission()
 needs_capture = pytest.mark.skipif(not ALLOWED, reason=f"live capture needs root or CAP_NET_RAW: {WHY}")
@@ -199,10 +198,7 @@ def test_the_sniffer_sees_every_packet_dumpcap_sees(private_netns, tmp_path):
         time.sleep(0.3)
     finally:
         capture.stop()
-        if dumpcap.running:
-            os.kill(dumpcap.pid, signal.SIGINT)
-            dumpcap.wait(15)
-        dumpcap.stop()
+        interrupt(dumpcap)
     assert re.search(r"received/dropped on interface '[^']*': \d+/0 ", dumpcap.output), dumpcap.output
     theirs = [p.data for p in read_packets(reference) if port in _ports(p.data)]
     saved = capture.save("burst", directory=tmp_path)

@@ -18,24 +18,12 @@ from workbench.capture.pcap_io import LINKTYPE_ETHERNET, CaptureReader, PcapNgWr
 from workbench.capture.synthetic import write_tls13_capture
 from workbench.capture.tap_packets import Frame, TapPacketizer
 
+from .compare import differences
 from .conftest import REFERENCE_CAPTURES, reference, requires_captures, requires_tshark
 from .rewrite import rewrite_capture
 from .tshark_oracle import our_view, tshark_view
 
 pytestmark = requires_captures
-
-
-def _differences(theirs, ours) -> list[str]:
-    out = []
-    for frame in sorted(set(theirs) | set(ours)):
-        a, b = theirs.get(frame), ours.get(frame)
-        if a is None or b is None:
-            out.append(f"frame {frame}: tshark {a}, ours {b}")
-            continue
-        for what in ("content_types", "opaque_types", "handshake", "decrypted"):
-            if getattr(a, what) != getattr(b, what):
-                out.append(f"frame {frame} {what}: tshark {getattr(a, what)}, ours {getattr(b, what)}")
-    return out
 
 
 @requires_tshark
@@ -45,7 +33,7 @@ def test_replay_agrees_with_tshark(capture):
     r = replay(capture.path, capture.keylog)
     records = list(r)
     assert records, "no TLS records decoded"
-    assert _differences(theirs, our_view(records)) == []
+    assert differences(theirs, our_view(records)) == []
     assert not [d for d in r.diagnostics if d.stage in ("capture", "tcp")]
 
 
@@ -55,7 +43,7 @@ def test_oracle_tells_decrypted_from_not():
     capture = reference("hotplace/tls12_tls12etm_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256.pcapng")
     theirs = tshark_view(capture.path, capture.keylog, decode_as_port=capture.tshark_port)
     assert any(any(v.decrypted) for v in theirs.values())
-    assert _differences(theirs, our_view(replay(capture.path)))
+    assert differences(theirs, our_view(replay(capture.path)))
 
 
 def _signature(records):

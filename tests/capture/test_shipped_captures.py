@@ -9,8 +9,8 @@ import pytest
 
 from workbench.capture import replay
 
+from .compare import differences
 from .conftest import requires_tshark
-from .test_replay import _differences
 from .tshark_oracle import our_view, tshark_view
 
 SHIPPED = Path(__file__).resolve().parents[2] / "captures" / "reference"
@@ -35,4 +35,4 @@ def test_shipped_capture_decrypts_completely(capture, keylog):
 @requires_tshark
 @pytest.mark.parametrize("capture, keylog", CAPTURES)
 def test_shipped_capture_agrees_with_tshark(capture, keylog):
-    assert _differences(tshark_view(str(capture), str(keylog)), our_view(replay(capture, keylog))) == []
+    assert differences(tshark_view(str(capture), str(keylog)), our_view(replay(capture, keylog))) == []

@@ -8,8 +8,8 @@ import pytest
 from workbench.capture import replay
 from workbench.capture.synthetic import write_tls13_capture
 
-from .conftest import requires_tshark
-from .test_replay import _differences
+from .compare import differences
+from .conftest import requires_tshark, write_synthetic
 from .tshark_oracle import our_view, tshark_view
 
 TLS13_CASES = {
@@ -22,20 +22,13 @@ TLS13_CASES = {
 }
 
 
-def _write(tmp_path, writer, kw):
-    capture, keys = str(tmp_path / "s.pcap"), str(tmp_path / "s.keys")
-    with open(keys, "w") as f:
-        f.write(writer(capture, **kw))
-    return capture, keys
-
-
 @requires_tshark
 @pytest.mark.parametrize("name", TLS13_CASES)
 def test_tls13_synthetic_agrees_with_tshark(tmp_path, name):
-    capture, keys = _write(tmp_path, write_tls13_capture, TLS13_CASES[name])
+    capture, keys = write_synthetic(tmp_path, write_tls13_capture, **TLS13_CASES[name])
     r = replay(capture, keys)
     records = list(r)
-    assert _differences(tshark_view(capture, keys), our_view(records)) == []
+    assert differences(tshark_view(capture, keys), our_view(records)) == []
     assert all(rec.decrypted for rec in records if rec.protected) and list(r.diagnostics) == []
 
 

@@ -8,8 +8,8 @@ import pytest
 from workbench.capture import replay
 from workbench.capture.synthetic12 import write_tls12_capture
 
-from .conftest import requires_tshark
-from .test_replay import _differences
+from .compare import differences
+from .conftest import requires_tshark, write_synthetic
 from .tshark_oracle import our_view, tshark_view
 
 TLS12_CASES = {
@@ -26,17 +26,10 @@ TLS12_CASES = {
 }
 
 
-def _write(tmp_path, kw):
-    capture, keys = str(tmp_path / "s.pcap"), str(tmp_path / "s.keys")
-    with open(keys, "w") as f:
-        f.write(write_tls12_capture(capture, **kw))
-    return capture, keys
-
-
 @requires_tshark
 @pytest.mark.parametrize("name", TLS12_CASES)
 def test_tls12_synthetic_agrees_with_tshark(tmp_path, name):
-    capture, keys = _write(tmp_path, TLS12_CASES[name])
+    capture, keys = write_synthetic(tmp_path, write_tls12_capture, **TLS12_CASES[name])
     records = list(replay(capture, keys))
-    assert _differences(tshark_view(capture, keys), our_view(records)) == []
+    assert differences(tshark_view(capture, keys), our_view(records)) == []
     assert sum(rec.decrypted for rec in records) >= 10

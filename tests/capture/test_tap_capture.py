@@ -21,7 +21,6 @@ from workbench.transport.tap import RecordingTap
 
 from .compare import differences
 from .conftest import requires_tshark
-from .engine_configs import client_config, server_config  # noqa: F401  (fixtures)
 from .tshark_oracle import our_view, tshark_view
 
 CLIENT, SERVER = "127.0.0.1:50000", "127.0.0.1:443"

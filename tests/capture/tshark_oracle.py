@@ -27,6 +27,18 @@ class FrameView:
     def empty(self) -> bool:
         return not (self.content_types or self.opaque_types or self.handshake)
 
+    def add_record(self, outer_type: int, inner_type: int | None, handshake, *, opaque: bool,
+                   decrypted: bool) -> None:
+        """One record's types as tshark's fields show them: a protected TLS 1.3 record's outer type is opaque,
+        and its inner type is shown only when it was decrypted."""
+        if opaque:
+            self.opaque_types.append(outer_type)
+            if decrypted:
+                self.content_types.append(inner_type)
+        else:
+            self.content_types.append(outer_type)
+        self.handshake.extend(handshake)
+
 
 def _ints(text: str) -> list[int]:
     return [int(x, 0) for x in text.split(",") if x]
@@ -83,12 +95,7 @@ def our_view(records) -> dict[int, FrameView]:
     frames: dict[int, FrameView] = {}
     for rec in records:
         view = frames.setdefault(rec.frame, FrameView())
-        if rec.protected and rec.tls13:
-            view.opaque_types.append(rec.outer_type)
-            if rec.decrypted:
-                view.content_types.append(rec.inner_type)
-        else:
-            view.content_types.append(rec.outer_type)
-        view.handshake.extend(rec.handshake)
+        view.add_record(rec.outer_type, rec.inner_type, rec.handshake, opaque=rec.protected and rec.tls13,
+                        decrypted=rec.decrypted)
         view.decrypted.append(rec.decrypted)
     return frames

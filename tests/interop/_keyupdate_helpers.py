@@ -5,30 +5,22 @@
   the test waits for something (`read_until`, `finish_renegotiation`).
 - `accept_engine` / `connect_engine`: our server or client on 127.0.0.1 (a client may connect
   from inside a private network namespace, where gnutls-serv listens).
-- `LoopbackCapture` and `tshark_session`: `tshark -i lo` around a session, and what tshark then
-  shows of it, decrypted with a key log.
-- `command`: type a command line to an OpenSSL / GnuTLS program and wait until it has acted on
-  it (both read standard input in chunks: a command and the next line must not share one).
+- `command` / `command_until_event`: type a command line to an OpenSSL / GnuTLS program and wait
+  until it has acted on it, by its output or by its effect on our end (both read standard input in
+  chunks: a command and the next line must not share one).
 """
 from __future__ import annotations
 
-import os
 import re
 import select
-import shutil
-import signal
 import socket
-import subprocess
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from workbench.peers import PeerProcess, PrivateNetwork
 from workbench.tls import ClientConfig, Connection, ServerConfig, events
 from workbench.transport.blocking import TLSSocket, listen
 
 IO_TIMEOUT = 10.0
-CAPTURE_TIMEOUT = 15.0
 
 
 class EngineEnd:
@@ -97,16 +89,7 @@ def connect_engine(port: int, config: ClientConfig, *, netns: PrivateNetwork | N
             sock = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
     else:
         sock = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
-    event_list: list = []
-    try:
-        tls = TLSSocket(sock, Connection(config), on_event=event_list.append)
-        if on_event is not None:
-            tls.add_listener(on_event)
-        tls.do_handshake(IO_TIMEOUT)
-    except BaseException:
-        sock.close()
-        raise
-    return EngineEnd(tls, event_list)
+    return _handshake(sock, config, IO_TIMEOUT, on_event)
 
 
 def accept_engine(listener: socket.socket, config: ServerConfig, timeout: float = IO_TIMEOUT,
@@ -115,6 +98,11 @@ def accept_engine(listener: socket.socket, config: ServerConfig, timeout: float 
     listener.settimeout(timeout)
     sock, _ = listener.accept()
     sock.settimeout(timeout)
+    return _handshake(sock, config, timeout, on_event)
+
+
+def _handshake(sock: socket.socket, config: ClientConfig | ServerConfig, timeout: float, on_event) -> EngineEnd:
+    """Our engine on a connected socket, handshake done (the socket is closed when it fails)."""
     event_list: list = []
     try:
         tls = TLSSocket(sock, Connection(config), on_event=event_list.append)
@@ -141,6 +129,14 @@ def command(peer: PeerProcess, line: str, acted: str, timeout: float = IO_TIMEOU
     peer.wait_for_output(acted, timeout, since=mark)
 
 
+def command_until_event(peer: PeerProcess, line: str, end: EngineEnd, event_type: type) -> None:
+    """Type `line` to a program that acts on it at once but says so only through buffered stdout
+    (s_server's k, K, r, R): wait until its effect reaches our end, one more `event_type`."""
+    count = len(end.of_type(event_type))
+    peer.send_line(line)
+    end.read_until_event(event_type, count + 1)
+
+
 def says(peer: PeerProcess, line: str, expect: str | None = None, timeout: float = IO_TIMEOUT) -> None:
     """Type a data line and wait until the program printed `expect` (the line itself by default) again."""
     mark = peer.mark()
@@ -151,76 +147,3 @@ def says(peer: PeerProcess, line: str, expect: str | None = None, timeout: float
 
 def data_events(end: EngineEnd) -> list[tuple[bytes, str]]:
     return [(e.data, e.epoch) for e in end.of_type(events.ApplicationData)]
-
-
-# --- capture and tshark ---------------------------------------------------------------------------
-
-def why_no_capture() -> str | None:
-    missing = [p for p in ("tshark", "dumpcap") if shutil.which(p) is None]
-    if missing:
-        return f"not installed: {', '.join(missing)} (apt-get install tshark)"
-    if os.geteuid() != 0:
-        return "capturing on lo needs root (or CAP_NET_RAW for dumpcap)"
-    return None
-
-
-class LoopbackCapture:
-    """`tshark -i lo` writing one TCP port's packets to a pcapng file; stopped with SIGINT.
-
-    dumpcap writes packets in blocks: `flush()` sends a marker connection on the port and waits
-    until it is in the file, so everything before it is there too."""
-
-    def __init__(self, port: int, path: Path):
-        self.port = port
-        self.path = path
-        self.process = PeerProcess(["tshark", "-i", "lo", "-f", f"tcp port {port}", "-w", str(path)], lifetime=60)
-
-    def __enter__(self) -> LoopbackCapture:
-        self.process.start()
-        self.process.wait_for_output("Capture started", CAPTURE_TIMEOUT, stream="stderr")
-        return self
-
-    def flush(self) -> None:
-        marker = b"end of capture " + os.urandom(8).hex().encode()
-        with listen("127.0.0.1", self.port) as listener:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=CAPTURE_TIMEOUT) as sender:
-                receiver, _ = listener.accept()
-                with receiver:
-                    sender.sendall(marker)
-                    receiver.recv(len(marker))
-        deadline = time.monotonic() + CAPTURE_TIMEOUT
-        while marker not in self.path.read_bytes():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"tshark wrote no packet of the marker connection in {CAPTURE_TIMEOUT} s")
-            time.sleep(0.05)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process.running:
-            os.kill(self.process.pid, signal.SIGINT)
-            self.process.wait(CAPTURE_TIMEOUT)
-        self.process.stop()
-
-
-@dataclass
-class TsharkDirection:
-    handshake_types: list[int] = field(default_factory=list)
-    content_types: list[int] = field(default_factory=list)
-    application_data: bytes = b""
-
-
-def tshark_session(capture: Path, port: int, keylog: Path | None, stream: int = 0) -> dict[str, TsharkDirection]:
-    """What tshark shows of one TCP stream, per sender ("client" or "server"), decrypted with `keylog`."""
-    argv = ["tshark", "-n", "-r", str(capture), "-d", f"tcp.port=={port},tls"]
-    if keylog is not None:
-        argv += ["-o", f"tls.keylog_file:{keylog}"]
-    argv += ["-Y", f"tls && tcp.stream == {stream}", "-T", "fields", "-e", "tcp.srcport",
-             "-e", "tls.record.content_type", "-e", "tls.handshake.type", "-e", "data.data"]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
-    seen = {"client": TsharkDirection(), "server": TsharkDirection()}
-    for line in result.stdout.splitlines():
-        source, content_types, handshake_types, data = (line.split("\t") + [""] * 4)[:4]
-        direction = seen["server" if int(source) == port else "client"]
-        direction.content_types += [int(v) for v in content_types.split(",") if v]
-        direction.handshake_types += [int(v) for v in handshake_types.split(",") if v]
-        direction.application_data += bytes.fromhex(data.replace(",", "").replace(":", ""))
-    return seen

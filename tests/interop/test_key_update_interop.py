@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.loopback_capture import LoopbackCapture, tshark_session
 from workbench.peers import GnuTLSClient, OpenSSLClient, OpenSSLServer, free_port
 from workbench.tls import KeyLogWriter, events
 from workbench.tls.enums import ContentType, KeyUpdateType
 
-from ._keyupdate_helpers import (LoopbackCapture, accept_engine, command, connect_engine, data_events,
-                                 engine_listener, tshark_session, why_no_capture)
+from ._keyupdate_helpers import (accept_engine, command, command_until_event, connect_engine, data_events,
+                                 engine_listener)
 
 pytestmark = pytest.mark.interop
 
@@ -32,9 +33,7 @@ def received_updates(end) -> list[KeyUpdateType]:
 
 def server_types(server, ours, line: str) -> None:
     """s_server performs k / K at once (SSL_do_handshake): wait until its KeyUpdate has reached us."""
-    count = len(ours.of_type(events.KeyUpdateReceived))
-    server.send_line(line)
-    ours.read_until_event(events.KeyUpdateReceived, count + 1)
+    command_until_event(server, line, ours, events.KeyUpdateReceived)
 
 
 def test_our_client_and_openssl_s_server(interop_pki, launch):
@@ -160,10 +159,8 @@ def test_our_client_and_gnutls_serv(interop_pki, peer_servers):
                                  (b"three\n", "application-1")]
 
 
+@pytest.mark.usefixtures("requires_capture")
 def test_tshark_follows_every_update_from_our_key_log(interop_pki, launch, tmp_path):
-    reason = why_no_capture()
-    if reason:
-        pytest.skip(reason)
     port = free_port()
     capture_file, keylog = tmp_path / "updates.pcapng", tmp_path / "client.keys"
     leaf = interop_pki.server()
@@ -189,7 +186,7 @@ def test_tshark_follows_every_update_from_our_key_log(interop_pki, launch, tmp_p
         finally:
             ours.close()
             keylog_file.close()
-        server.stop()                       # the port is free again for the capture's end marker
+        server.stop()                       # its last packets go out before the capture's end marker
         capture.flush()
     labels = {line.split()[0] for line in keylog.read_text().splitlines()}
     assert "CLIENT_TRAFFIC_SECRET_0" in labels and not any(label.endswith("_1") for label in labels)

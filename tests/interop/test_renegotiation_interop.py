@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.loopback_capture import LoopbackCapture, tshark_session
 from workbench.peers import GnuTLSClient, OpenSSLClient, OpenSSLServer, free_port
 from workbench.tls import KeyLogWriter, events
 from workbench.tls.enums import AlertDescription, AlertLevel, ContentType, HandshakeType
 from workbench.tls.extensions import SessionTicket
 from workbench.tls.messages import Certificate12, CertificateRequest12, ClientHello, ServerHello
 
-from ._keyupdate_helpers import (LoopbackCapture, accept_engine, command, connect_engine, data_events,
-                                 engine_listener, tshark_session, why_no_capture)
+from ._keyupdate_helpers import (accept_engine, command, command_until_event, connect_engine, data_events,
+                                 engine_listener)
 
 pytestmark = pytest.mark.interop
 
@@ -29,9 +30,7 @@ def finished(end) -> list[tuple[str, bool]]:
 
 def server_requests(server, ours, line: str) -> None:
     """s_server's r / R send a HelloRequest at once: wait until our client has renegotiated."""
-    count = len(ours.of_type(events.RenegotiationFinished))
-    server.send_line(line)
-    ours.read_until_event(events.RenegotiationFinished, count + 1)
+    command_until_event(server, line, ours, events.RenegotiationFinished)
 
 
 def test_our_client_and_openssl_s_server(interop_pki, launch):
@@ -246,10 +245,8 @@ def test_our_server_refusing_openssl_s_client(interop_pki, launch):
 
 # --- tshark ---------------------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("requires_capture")
 def test_tshark_decrypts_both_renegotiations_from_our_key_log(interop_pki, launch, tmp_path):
-    reason = why_no_capture()
-    if reason:
-        pytest.skip(reason)
     port = free_port()
     capture_file, keylog = tmp_path / "renegotiations.pcapng", tmp_path / "client.keys"
     leaf = interop_pki.server()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.loopback_capture import LoopbackCapture
 from workbench.peers import GnuTLSClient, OpenSSLClient, PeerProcess
 from workbench.tls import Connection, KeyLogWriter, events
 from workbench.tls.enums import SessionFlag
@@ -281,32 +281,14 @@ def test_gnutls_tls12_client_resumes_against_our_server(interop_pki, engine_serv
 
 # --- tshark decrypts resumed sessions and early data from our key log ---------------------------------
 
-class Capture:
-    """tshark on lo for one TCP port, stopped with SIGINT (and waited for) before reading."""
-
-    def __init__(self, port: int, path: Path):
-        self.path = path
-        self.process = subprocess.Popen(["tshark", "-i", "lo", "-f", f"tcp port {port}", "-w", str(path)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 15
-        while "Capturing on" not in (line := self.process.stderr.readline()):
-            if not line or time.monotonic() > deadline:
-                self.process.kill()
-                pytest.skip(f"tshark cannot capture on lo: {line.strip() or 'it ended'}")
-        time.sleep(1.0)          # "Capturing on" comes a moment before packets are really taken
-
-    def stop(self) -> None:
-        time.sleep(0.5)
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(15)
-        self.process.stderr.close()
-
-    def decode(self, keylog: Path, port: int) -> list[list[str]]:
-        out = subprocess.run(["tshark", "-r", str(self.path), "-o", f"tls.keylog_file:{keylog}",
-                              "-d", f"tcp.port=={port},tls", "-Y", "tls", "-T", "fields", "-E", "separator=|",
-                              "-e", "tcp.srcport", "-e", "tls.record.content_type", "-e", "tls.handshake.type",
-                              "-e", "data.data"], capture_output=True, text=True, timeout=60, check=True)
-        return [line.split("|") for line in out.stdout.splitlines()]
+def tshark_rows(capture: Path, keylog: Path, port: int) -> list[list[str]]:
+    """Every TLS record of the capture, decrypted with `keylog`: source port, content types, handshake types,
+    application data (hex)."""
+    out = subprocess.run(["tshark", "-r", str(capture), "-o", f"tls.keylog_file:{keylog}",
+                          "-d", f"tcp.port=={port},tls", "-Y", "tls", "-T", "fields", "-E", "separator=|",
+                          "-e", "tcp.srcport", "-e", "tls.record.content_type", "-e", "tls.handshake.type",
+                          "-e", "data.data"], capture_output=True, text=True, timeout=60, check=True)
+    return [line.split("|") for line in out.stdout.splitlines()]
 
 
 def handshake_types(rows) -> list[str]:
@@ -317,13 +299,12 @@ def decrypted(rows) -> list[bytes]:
     return [bytes.fromhex(row[3].replace(":", "")) for row in rows if row[3]]
 
 
-@pytest.mark.usefixtures("requires_tshark")
+@pytest.mark.usefixtures("requires_capture")
 def test_tshark_decrypts_our_clients_resumed_tls12_session(interop_pki, peer_servers, tmp_path):
     server = peer_servers.openssl("ecdsa-p256", "-tls1_2")
     keylog = tmp_path / "client12-keys.txt"
-    capture = Capture(server.port, tmp_path / "client12.pcapng")
     config = interop_pki.client_config(versions=(TLS12,), session_ticket_extension=True)
-    with open(keylog, "w") as handle:
+    with LoopbackCapture(server.port, tmp_path / "client12.pcapng") as capture, open(keylog, "w") as handle:
         writer = KeyLogWriter(handle)
         first = engine_session(server.port, config, on_event=writer)
         blob = first.connection.session_data()
@@ -332,25 +313,24 @@ def test_tshark_decrypts_our_clients_resumed_tls12_session(interop_pki, peer_ser
         assert second.connection.negotiated.resumed
         second.sendall(b"resumed by ticket\n")
         close_gracefully(second)
-    capture.stop()
-    rows = capture.decode(keylog, server.port)
+        capture.flush()
+    rows = tshark_rows(capture.path, keylog, server.port)
     types = handshake_types(rows)
     assert types.count("1") == 2 and types.count("11") == 1 and types.count("4") >= 1
     assert b"resumed by ticket\n" in decrypted(rows)
 
 
-@pytest.mark.usefixtures("requires_tshark")
+@pytest.mark.usefixtures("requires_capture")
 def test_tshark_decrypts_our_clients_resumed_0rtt_session(interop_pki, peer_servers, tmp_path):
     server = peer_servers.openssl("ecdsa-p256", "-early_data")
     keylog = tmp_path / "client-keys.txt"
-    capture = Capture(server.port, tmp_path / "client.pcapng")
-    with open(keylog, "w") as handle:
+    with LoopbackCapture(server.port, tmp_path / "client.pcapng") as capture, open(keylog, "w") as handle:
         writer = KeyLogWriter(handle)
         _, tls = resume_twice(server.port, interop_pki.client_config(), early=EARLY, on_event=writer)
         tls.sendall(b"one round trip later\n")
         close_gracefully(tls)
-    capture.stop()
-    rows = capture.decode(keylog, server.port)
+        capture.flush()
+    rows = tshark_rows(capture.path, keylog, server.port)
     types = handshake_types(rows)
     assert types.count("1") == 2 and "5" in types and types.count("4") >= 2   # two ClientHellos, EOED, tickets
     assert types.count("11") == 1                     # one Certificate: the second handshake was resumed
@@ -359,13 +339,12 @@ def test_tshark_decrypts_our_clients_resumed_0rtt_session(interop_pki, peer_serv
     assert "CLIENT_EARLY_TRAFFIC_SECRET" in keylog.read_text()
 
 
-@pytest.mark.usefixtures("requires_tshark")
+@pytest.mark.usefixtures("requires_capture")
 def test_tshark_decrypts_openssl_0rtt_to_our_server(interop_pki, engine_server, launch, tmp_path):
     keylog = tmp_path / "server-keys.txt"
-    with open(keylog, "w") as handle:
+    ours = engine_server(interop_pki.server_config(max_early_data=16384))
+    with LoopbackCapture(ours.port, tmp_path / "server.pcapng") as capture, open(keylog, "w") as handle:
         writer = KeyLogWriter(handle)
-        ours = engine_server(interop_pki.server_config(max_early_data=16384))
-        capture = Capture(ours.port, tmp_path / "server.pcapng")
         session, early = tmp_path / "sess.pem", tmp_path / "early.txt"
         early.write_bytes(b"early to the engine\n")
         first = openssl_session(launch, ours.port, interop_pki, "-sess_out", str(session))
@@ -377,8 +356,8 @@ def test_tshark_decrypts_openssl_0rtt_to_our_server(interop_pki, engine_server, 
         for served in (ours.next_connection(), ours.next_connection()):
             for event in served.events:
                 writer(event)
-    capture.stop()
-    rows = capture.decode(keylog, ours.port)
+        capture.flush()
+    rows = tshark_rows(capture.path, keylog, ours.port)
     assert "5" in handshake_types(rows) and handshake_types(rows).count("11") == 1
     assert b"early to the engine\n" in decrypted(rows) and b"second\n" in decrypted(rows)
 

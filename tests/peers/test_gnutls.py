@@ -4,7 +4,6 @@ test_our_side_in_the_namespace_talks_to_gnutls_serv shows the recipe for an inte
 our own client against gnutls-serv: make the socket inside `private_netns.entered()`, then use
 it as usual (here with the standard library's ssl module standing in for our engine).
 """
-import os
 import socket
 import ssl
 
@@ -13,15 +12,9 @@ import pytest
 from workbench.peers import GnuTLSClient, GnuTLSServer, OpenSSLServer, PeerError
 from workbench.pki import TestCA
 
+from .pids import gone
+
 pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("requires_gnutls")]
-
-
-def gone(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_a_line_is_echoed_then_both_stop_by_pid(private_netns, pem_files):

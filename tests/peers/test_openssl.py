@@ -1,5 +1,4 @@
 """openssl s_server and s_client against each other, with test-CA certificates."""
-import os
 import socket
 
 import pytest
@@ -7,15 +6,9 @@ import pytest
 from workbench.peers import OpenSSLClient, OpenSSLServer, PeerError
 from workbench.pki import TestCA
 
+from .pids import gone
+
 pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("requires_openssl")]
-
-
-def gone(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def secrets(keylog):

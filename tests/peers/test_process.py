@@ -1,5 +1,4 @@
 """PeerProcess with small Python programs standing in for peers: no TLS program needed."""
-import os
 import signal
 import sys
 import time
@@ -8,19 +7,13 @@ import pytest
 
 from workbench.peers import PeerExited, PeerProcess, PeerTimeout
 
+from .pids import gone
+
 ECHO = "import sys\nfor line in sys.stdin:\n    print('got', line.strip(), flush=True)\n"
 
 
 def python(code, **kwargs):
     return PeerProcess([sys.executable, "-u", "-c", code], **kwargs)
-
-
-def gone(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_lines_sent_reach_the_program_and_its_answers_are_seen():

@@ -116,13 +116,8 @@ def _timeline_view(timeline) -> dict[int, FrameView]:
     for rec in timeline:
         tls13 = timeline.connections[rec.connection].version == 0x0304 or rec.epoch in ("early", "handshake")
         view = frames.setdefault(rec.frame, FrameView())
-        if rec.protected and tls13:
-            view.opaque_types.append(rec.outer_type)
-            if rec.decrypted:
-                view.content_types.append(rec.inner_type)
-        else:
-            view.content_types.append(rec.outer_type)
-        view.handshake.extend(rec.handshake_types)
+        view.add_record(rec.outer_type, rec.inner_type, rec.handshake_types, opaque=rec.protected and tls13,
+                        decrypted=rec.decrypted)
     return frames
 
 

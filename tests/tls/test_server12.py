@@ -53,19 +53,8 @@ def broken_client(rewrite, client_overrides=None, **server_overrides):
 def test_python_ssl_client_for_every_suite(tmp_path, suite, key_type):
     peer = ssl_client12(tmp_path, suite)
     server = Connection(server12(key_type))
-    peer.step()
-    server.receive_data(peer.outgoing.read())
-    for _ in range(5):
-        reply = server.data_to_send()
-        if reply:
-            peer.incoming.write(reply)
-        peer.step()
-        data = peer.outgoing.read()
-        if data:
-            server.receive_data(data)
-        if peer.handshake_done and server.handshake_complete:
-            break
-    assert server.handshake_complete and server.cipher_suite == suite
+    peer.exchange(server)
+    assert peer.handshake_done and server.handshake_complete and server.cipher_suite == suite
     peer.sslobj.write(b"hello server")
     server.receive_data(peer.outgoing.read())
     assert app_data(drain(server)) == b"hello server"

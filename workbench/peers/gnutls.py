@@ -81,15 +81,8 @@ class GnuTLSServer(PeerProcess):
 
     def start(self) -> GnuTLSServer:
         super().start()
-        try:
-            self.wait_for_output(_LISTENING, self.ready_timeout)
-        except PeerError:
-            self.stop()
-            raise
+        self.wait_until_ready(_LISTENING, self.ready_timeout)
         return self
-
-    def __enter__(self) -> GnuTLSServer:
-        return self.start()
 
 
 class GnuTLSClient(PeerProcess):

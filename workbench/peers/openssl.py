@@ -67,17 +67,10 @@ class OpenSSLServer(PeerProcess):
 
     def start(self) -> OpenSSLServer:
         super().start()
-        try:
-            match = self.wait_for_output(_ACCEPT, self.ready_timeout)
-        except PeerError:
-            self.stop()
-            raise
+        match = self.wait_until_ready(_ACCEPT, self.ready_timeout)
         if match.group(2):
             self.port = int(match.group(2))
         return self
-
-    def __enter__(self) -> OpenSSLServer:
-        return self.start()
 
 
 class OpenSSLClient(PeerProcess):

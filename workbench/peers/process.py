@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from .netns import PrivateNetwork
@@ -72,7 +72,7 @@ class PeerProcess:
 
     # -- life cycle -----------------------------------------------------------------------
 
-    def start(self) -> PeerProcess:
+    def start(self) -> Self:
         if self._process is not None:
             raise RuntimeError(f"{self.name} was already started")
         self._process = subprocess.Popen(
@@ -123,9 +123,8 @@ class PeerProcess:
         _running.discard(self)
         return process.returncode
 
-    def __enter__(self) -> PeerProcess:
-        self.start()
-        return self
+    def __enter__(self) -> Self:
+        return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
@@ -196,6 +195,14 @@ class PeerProcess:
         """The current end of the output: pass it as `since` to wait only for what comes next."""
         with self._lock:
             return len(self._text[stream])
+
+    def wait_until_ready(self, pattern: str | re.Pattern[str], timeout: float) -> re.Match[str]:
+        """Wait for the line a server prints once it listens; stop the program when it never comes."""
+        try:
+            return self.wait_for_output(pattern, timeout)
+        except PeerError:
+            self.stop()
+            raise
 
     def wait_for_output(
         self,

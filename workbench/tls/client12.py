@@ -17,26 +17,26 @@ Randomness is drawn in this order: ClientHello.random (32 bytes), then the ECDHE
 """
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING, Any
 
 from . import resumption12, signatures
 from .cipher_suites import CIPHER_SUITES, CipherSuiteInfo
 from .config import ClientConfig, suites_of_version
 from .enums import AlertDescription, HandshakeType, NamedGroup, name_of
-from .errors import (BadCertificate, DecodeError, DecryptError, HandshakeFailure, IllegalParameter, ProtocolError,
+from .errors import (BadCertificate, DecodeError, HandshakeFailure, IllegalParameter, ProtocolError,
                      ProtocolVersionError)
 from .events import HelloRequestReceived, RenegotiationFinished, RenegotiationStarted
 from .extensions import (ALPN, ECPointFormats, ExtendedMasterSecret, RenegotiationInfo, ServerName, SessionTicket,
                          SignatureAlgorithms, SupportedGroups, extension_type)
 from .handshake12 import (ALLOWED_IN_SERVER_HELLO12, TLS12, Keys12, Session12, State12, certificate_type,
-                          check_downgrade_sentinel, check_finished_length, check_point_formats, choose_scheme12,
-                          derive_master_secret, draw, epoch_name, key_authentication, make_keys,
-                          resumed_master_secret, scheme_name, ske_signed_content, verify_data)
-from .handshake13 import check_response_extensions, message_name, peer_public_key
+                          check_downgrade_sentinel, check_point_formats, choose_scheme12, derive_master_secret, draw,
+                          epoch_name, key_authentication, make_keys, receive_change_cipher_spec, receive_finished,
+                          resumed_master_secret, scheme_name, send_finished, ske_signed_content)
+from .handshake13 import (check_alpn_choice, check_response_extensions, check_server_name_ack,
+                          check_suite_and_compression, message_name, peer_public_key)
 from .key_exchange import SUPPORTED_GROUPS, KeyShare
 from .key_schedule import Transcript
-from .messages import Certificate12, CertificateVerify, ClientHello, ClientKeyExchangeECDHE, Finished
+from .messages import Certificate12, CertificateVerify, ClientHello, ClientKeyExchangeECDHE
 from .renegotiation import Renegotiation, RenegotiationContext, check_server_hello, refuse
 
 if TYPE_CHECKING:
@@ -204,22 +204,12 @@ def _process_server_hello(conn, hs: ClientHandshake12, sh, raw) -> State12:
                                    expected="0x0303 (TLS 1.2)", received=f"{sh.legacy_version:#06x}")
     if hs.tls13_offered:
         check_downgrade_sentinel(sh.random)
-    offered_suites = suites_of_version(config.cipher_suites, TLS12)
-    if sh.cipher_suite not in offered_suites:
-        raise IllegalParameter(f"ServerHello selects cipher suite {sh.cipher_suite:#06x}, which was not offered",
-                               expected=", ".join(f"{c:#06x}" for c in offered_suites),
-                               received=f"{sh.cipher_suite:#06x}")
-    if sh.legacy_compression_method != 0:
-        raise IllegalParameter(f"ServerHello selects compression method {sh.legacy_compression_method}",
-                               expected="0", received=str(sh.legacy_compression_method))
+    check_suite_and_compression(sh, suites_of_version(config.cipher_suites, TLS12))
     check_response_extensions(sh.extensions, "ServerHello", ALLOWED_IN_SERVER_HELLO12, hs.offered)
     check_server_hello(sh, hs.context, hs.renegotiation is not None)
     check_point_formats(sh, "ServerHello")
-    server_name = sh.get_extension(ServerName)
-    if server_name is not None and server_name.host_name is not None:
-        raise IllegalParameter("server's server_name acknowledgement must be empty",
-                               expected="empty extension", received=server_name.host_name)
-    alpn = _check_alpn(config, sh)
+    check_server_name_ack(sh)
+    alpn = check_alpn_choice(config.alpn_protocols, sh)
     suite = CIPHER_SUITES[sh.cipher_suite]
     hs.suite = suite
     hs.server_random = sh.random
@@ -260,21 +250,6 @@ def _process_server_hello(conn, hs: ClientHandshake12, sh, raw) -> State12:
         hs.server_chain = session.peer_certificates
         return ExpectNewSessionTicket(hs) if hs.expect_ticket else ExpectChangeCipherSpec(hs)
     return ExpectCertificate(hs)
-
-
-def _check_alpn(config: ClientConfig, sh) -> bytes | None:
-    alpn = sh.get_extension(ALPN)
-    if alpn is None:
-        return None
-    if len(alpn.protocols) != 1:
-        raise IllegalParameter(f"server ALPN lists {len(alpn.protocols)} protocols", expected="exactly one",
-                               received=str(len(alpn.protocols)))
-    chosen = alpn.protocols[0]
-    if chosen not in config.alpn_protocols:
-        raise IllegalParameter(f"server chose ALPN protocol {chosen!r}, which was not offered",
-                               expected=", ".join(p.decode("latin-1") for p in config.alpn_protocols),
-                               received=chosen.decode("latin-1"))
-    return chosen
 
 
 class ExpectCertificate(ClientState12):
@@ -383,10 +358,7 @@ def _send_client_flight(conn, hs: ClientHandshake12) -> None:
 
 
 def _send_finished(conn, hs: ClientHandshake12) -> None:
-    conn.send_change_cipher_spec12()
-    conn.install_protection("write", hs.keys.client_write, hs.index)
-    hs.client_verify_data = verify_data(hs.suite, hs.master_secret, True, hs.transcript.digest())
-    hs.transcript.update(conn.send_handshake_message(Finished(hs.client_verify_data)))
+    hs.client_verify_data = send_finished(conn, hs, by_client=True)
 
 
 class ExpectNewSessionTicket(ClientState12):
@@ -407,11 +379,8 @@ class ExpectChangeCipherSpec(ClientState12):
         return "change_cipher_spec"
 
     def change_cipher_spec(self, conn):
-        hs = self.hs
-        if hs.renegotiation is not None:
-            conn.set_application_read(False)     # no data between the server's CCS and its Finished
-        conn.install_protection("read", hs.keys.server_write, hs.index)
-        return ExpectFinished(hs)
+        receive_change_cipher_spec(conn, self.hs, from_client=False)
+        return ExpectFinished(self.hs)
 
 
 class ExpectFinished(ClientState12):
@@ -419,13 +388,7 @@ class ExpectFinished(ClientState12):
 
     def process(self, conn, fin, raw):
         hs = self.hs
-        check_finished_length(fin, "server")
-        expected = verify_data(hs.suite, hs.master_secret, False, hs.transcript.digest())
-        if not hmac.compare_digest(expected, fin.verify_data):
-            raise DecryptError("server Finished does not match the handshake", expected=expected.hex(),
-                               received=fin.verify_data.hex())
-        hs.server_verify_data = fin.verify_data
-        hs.transcript.update(raw)
+        hs.server_verify_data = receive_finished(hs, fin, raw, from_client=False)
         if hs.resumed:
             _send_finished(conn, hs)
         return finish_handshake(conn, hs)

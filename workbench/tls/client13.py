@@ -12,15 +12,14 @@ legacy_session_id (32 bytes); after a HelloRetryRequest, the new key share.
 """
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING, Any
 
 from . import client12, client_resumption, key_update
 from .cipher_suites import suite_info
 from .config import ClientConfig, suites_of_version
 from .enums import ExtensionType, HandshakeType, NamedGroup, name_of
-from .errors import (DecodeError, DecryptError, HandshakeFailure, IllegalParameter, MissingExtension,
-                     ProtocolVersionError, UnexpectedMessage, UsageError)
+from .errors import (DecodeError, HandshakeFailure, IllegalParameter, MissingExtension, ProtocolVersionError,
+                     UnexpectedMessage, UsageError)
 from .events import HelloRetryRequested
 from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
                          KeyShareServerHello, Padding, PskKeyExchangeModes, RecordSizeLimit, RenegotiationInfo,
@@ -28,8 +27,9 @@ from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareE
                          SupportedVersionsClientHello, SupportedVersionsServerHello, extension_type)
 from .handshake12 import TLS12, client_gets_tls12, client_hello_extensions12, offered_versions
 from .handshake13 import (ALLOWED_IN_ENCRYPTED_EXTENSIONS, ALLOWED_IN_HELLO_RETRY, ALLOWED_IN_SERVER_HELLO, TLS13,
-                          HandshakeState, certificate_message, check_certificate_entries, check_no_duplicates,
-                          check_response_extensions, choose_signature, peer_public_key, require_empty_context,
+                          HandshakeState, certificate_message, check_alpn_choice, check_certificate_entries,
+                          check_no_duplicates, check_peer_finished, check_response_extensions, check_server_name_ack,
+                          check_suite_and_compression, choose_signature, peer_public_key, require_empty_context,
                           sign_certificate_verify, verify_certificate_verify)
 from .key_exchange import SUPPORTED_GROUPS, KeyShare
 from .key_schedule import KeySchedule, Transcript
@@ -146,14 +146,7 @@ def _check_server_hello_basics(hs: ClientHandshake, sh: Any, what: str) -> None:
     if sh.legacy_session_id_echo != hs.session_id:
         raise IllegalParameter(f"{what} legacy_session_id_echo does not match our session id",
                                expected=hs.session_id.hex() or "empty", received=sh.legacy_session_id_echo.hex() or "empty")
-    tls13_suites = suites_of_version(hs.config.cipher_suites, TLS13)
-    if sh.cipher_suite not in tls13_suites:
-        raise IllegalParameter(f"{what} selects cipher suite {sh.cipher_suite:#06x}, which was not offered",
-                               expected=", ".join(f"{c:#06x}" for c in tls13_suites),
-                               received=f"{sh.cipher_suite:#06x}")
-    if sh.legacy_compression_method != 0:
-        raise IllegalParameter(f"{what} selects compression method {sh.legacy_compression_method}",
-                               expected="0", received=str(sh.legacy_compression_method))
+    check_suite_and_compression(sh, suites_of_version(hs.config.cipher_suites, TLS13), what)
 
 
 class ExpectServerHello(HandshakeState):
@@ -295,21 +288,10 @@ class ExpectEncryptedExtensions(HandshakeState):
         hs = self.hs
         config = hs.config
         check_response_extensions(ee.extensions, "EncryptedExtensions", ALLOWED_IN_ENCRYPTED_EXTENSIONS, hs.offered)
-        alpn = ee.get_extension(ALPN)
-        if alpn is not None:
-            if len(alpn.protocols) != 1:
-                raise IllegalParameter(f"server ALPN lists {len(alpn.protocols)} protocols", expected="exactly one",
-                                       received=str(len(alpn.protocols)))
-            chosen = alpn.protocols[0]
-            if chosen not in config.alpn_protocols:
-                raise IllegalParameter(f"server chose ALPN protocol {chosen!r}, which was not offered",
-                                       expected=", ".join(p.decode("latin-1") for p in config.alpn_protocols),
-                                       received=chosen.decode("latin-1"))
+        chosen = check_alpn_choice(config.alpn_protocols, ee)
+        if chosen is not None:
             conn.negotiated.alpn = chosen
-        server_name = ee.get_extension(ServerName)
-        if server_name is not None and server_name.host_name is not None:
-            raise IllegalParameter("server's server_name acknowledgement must be empty",
-                                   expected="empty extension", received=server_name.host_name)
+        check_server_name_ack(ee)
         limit = ee.get_extension(RecordSizeLimit)
         if limit is not None:
             if limit.limit < 64:
@@ -394,10 +376,7 @@ class ExpectFinished(HandshakeState):
         hs = self.hs
         schedule = hs.key_schedule
         transcript = hs.transcript
-        expected = schedule.finished(hs.server_hs, transcript.digest())
-        if not hmac.compare_digest(expected, fin.verify_data):
-            raise DecryptError("server Finished does not match the handshake", expected=expected.hex(),
-                               received=fin.verify_data.hex())
+        check_peer_finished(schedule.finished(hs.server_hs, transcript.digest()), fin, "server")
         transcript.update(raw)
         client_ap, server_ap = schedule.master(transcript.digest())
         conn.emit_secrets(schedule)

@@ -6,6 +6,8 @@
   sentinel of RFC 8446 4.1.3 in ServerHello.random.
 - The key material: (extended) master secret, key block, record protection per direction,
   Finished verify_data; `Session12`, what a session ID stands for.
+- The end of a handshake on either side: a change_cipher_spec and a Finished sent, or received
+  and checked.
 - Choosing a suite, a certificate and a signature scheme for the ECDHE suites.
 
 Epochs: the keys of the first handshake protect epoch "application-0", those of the Nth
@@ -26,8 +28,9 @@ from .enums import (AlertDescription, CipherSuite, ExtensionType, HandshakeType,
 from .errors import DecodeError, IllegalParameter, ProtocolError, ProtocolVersionError, UnexpectedMessage, UsageError
 from .extensions import (ECPointFormats, ExtendedMasterSecret, RenegotiationInfo, SupportedVersionsClientHello,
                          SupportedVersionsServerHello, extension_type)
-from .handshake13 import HandshakeState
+from .handshake13 import HandshakeState, check_peer_finished
 from .key_schedule import DerivedSecret, extended_master_secret12, finished12, key_block12, master_secret12
+from .messages import Finished
 from .record_protection import TLS12AEADProtection
 
 if TYPE_CHECKING:
@@ -260,6 +263,33 @@ def check_finished_length(fin: Any, who: str) -> None:
     if len(fin.verify_data) != FINISHED_LENGTH:
         raise DecodeError(f"{who} Finished of {len(fin.verify_data)} bytes", expected="12 bytes",
                           received=f"{len(fin.verify_data)} bytes")
+
+
+# --- change_cipher_spec and Finished, either side --------------------------------------------------
+
+def send_finished(conn: "Connection", hs: Any, *, by_client: bool) -> bytes:
+    """Our change_cipher_spec, then our Finished under the new write keys (hashed); its verify_data."""
+    conn.send_change_cipher_spec12()
+    conn.install_protection("write", hs.keys.client_write if by_client else hs.keys.server_write, hs.index)
+    data = verify_data(hs.suite, hs.master_secret, by_client, hs.transcript.digest())
+    hs.transcript.update(conn.send_handshake_message(Finished(data)))
+    return data
+
+
+def receive_change_cipher_spec(conn: "Connection", hs: Any, *, from_client: bool) -> None:
+    """The peer's change_cipher_spec: what it sends next is under the new keys."""
+    if hs.renegotiation is not None:
+        conn.set_application_read(False)     # no data between the peer's CCS and its Finished
+    conn.install_protection("read", hs.keys.client_write if from_client else hs.keys.server_write, hs.index)
+
+
+def receive_finished(hs: Any, fin: Any, raw: bytes, *, from_client: bool) -> bytes:
+    """The peer's Finished: 12 bytes, matching the handshake so far; hashed after. Its verify_data."""
+    who = "client" if from_client else "server"
+    check_finished_length(fin, who)
+    check_peer_finished(verify_data(hs.suite, hs.master_secret, from_client, hs.transcript.digest()), fin, who)
+    hs.transcript.update(raw)
+    return fin.verify_data
 
 
 def draw(config: Any, n: int, what: str) -> bytes:

@@ -7,10 +7,13 @@
   extension only in the messages that may carry it.
 - The certificate side of authentication, used by both roles: building Certificate and
   CertificateVerify, checking a peer's chain and its CertificateVerify.
+- Rules that are the same under TLS 1.2 (handshake12 and its states use them too): server_name
+  and ALPN in the server's answer, checking the peer's Finished.
 """
 from __future__ import annotations
 
 import datetime
+import hmac
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 from cryptography import x509
@@ -18,9 +21,10 @@ from cryptography import x509
 from . import signatures
 from .config import Credential
 from .enums import ExtensionType, HandshakeType, SignatureScheme, name_of
-from .errors import BadCertificate, IllegalParameter, UnexpectedMessage, UnsupportedExtension
-from .extensions import extension_type
-from .messages import Certificate, CertificateEntry, CertificateVerify, ServerHello
+from .errors import (BadCertificate, DecryptError, IllegalParameter, NoApplicationProtocol, UnexpectedMessage,
+                     UnsupportedExtension)
+from .extensions import ALPN, ServerName, extension_type
+from .messages import Certificate, CertificateEntry, CertificateVerify, Finished, ServerHello
 from .verify import verify_certificate_chain
 
 if TYPE_CHECKING:
@@ -105,6 +109,69 @@ def check_response_extensions(extensions: Iterable[Any], where: str, allowed: fr
                                        received=ext_name(t))
         if t not in allowed:
             raise IllegalParameter(f"{where} must not carry the {ext_name(t)} extension")
+
+
+# --- the server's answer (TLS 1.3 and 1.2) -----------------------------------------------------------
+
+def check_suite_and_compression(sh: ServerHello, offered_suites: Sequence[int], what: str = "ServerHello") -> None:
+    """Client side: a ServerHello (or HelloRetryRequest) selects a cipher suite we offered, and no compression."""
+    if sh.cipher_suite not in offered_suites:
+        raise IllegalParameter(f"{what} selects cipher suite {sh.cipher_suite:#06x}, which was not offered",
+                               expected=", ".join(f"{c:#06x}" for c in offered_suites),
+                               received=f"{sh.cipher_suite:#06x}")
+    if sh.legacy_compression_method != 0:
+        raise IllegalParameter(f"{what} selects compression method {sh.legacy_compression_method}",
+                               expected="0", received=str(sh.legacy_compression_method))
+
+
+# --- server_name and ALPN (TLS 1.3 and 1.2) --------------------------------------------------------
+
+def choose_alpn(own_protocols: Sequence[bytes], client_hello: Any) -> bytes | None:
+    """Server side (RFC 7301 3.2): the first of our protocols that the ClientHello offers; None when
+    either side has none, no_application_protocol when none is in common."""
+    client_alpn = client_hello.get_extension(ALPN)
+    if client_alpn is None or not own_protocols:
+        return None
+    alpn = next((p for p in own_protocols if p in client_alpn.protocols), None)
+    if alpn is None:
+        raise NoApplicationProtocol("no application protocol in common",
+                                    expected=", ".join(p.decode("latin-1") for p in own_protocols),
+                                    received=", ".join(p.decode("latin-1") for p in client_alpn.protocols))
+    return alpn
+
+
+def check_alpn_choice(offered: Sequence[bytes], message: Any) -> bytes | None:
+    """Client side: the protocol the server chose in `message` (1.2 ServerHello, 1.3 EncryptedExtensions),
+    exactly one and one we offered; None when it chose none."""
+    alpn = message.get_extension(ALPN)
+    if alpn is None:
+        return None
+    if len(alpn.protocols) != 1:
+        raise IllegalParameter(f"server ALPN lists {len(alpn.protocols)} protocols", expected="exactly one",
+                               received=str(len(alpn.protocols)))
+    chosen = alpn.protocols[0]
+    if chosen not in offered:
+        raise IllegalParameter(f"server chose ALPN protocol {chosen!r}, which was not offered",
+                               expected=", ".join(p.decode("latin-1") for p in offered),
+                               received=chosen.decode("latin-1"))
+    return chosen
+
+
+def check_server_name_ack(message: Any) -> None:
+    """Client side: a server that used our server_name acknowledges it with an empty extension (RFC 6066 3)."""
+    server_name = message.get_extension(ServerName)
+    if server_name is not None and server_name.host_name is not None:
+        raise IllegalParameter("server's server_name acknowledgement must be empty",
+                               expected="empty extension", received=server_name.host_name)
+
+
+# --- Finished (TLS 1.3 and 1.2) -------------------------------------------------------------------
+
+def check_peer_finished(expected: bytes, fin: Finished, who: str) -> None:
+    """The peer's Finished carries the verify_data we computed, or the handshake fails with decrypt_error."""
+    if not hmac.compare_digest(expected, fin.verify_data):
+        raise DecryptError(f"{who} Finished does not match the handshake", expected=expected.hex(),
+                           received=fin.verify_data.hex())
 
 
 # --- certificates and CertificateVerify -----------------------------------------------------------

@@ -16,7 +16,6 @@ of a full handshake (32 bytes), then the ECDHE private key.
 """
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,18 +23,19 @@ from . import resumption12, signatures
 from .cipher_suites import CipherSuiteInfo
 from .config import Credential, ServerConfig, suites_of_version
 from .enums import HandshakeType, NamedGroup, name_of
-from .errors import DecryptError, HandshakeFailure, IllegalParameter, MissingExtension, NoApplicationProtocol
+from .errors import HandshakeFailure, IllegalParameter, MissingExtension
 from .events import RenegotiationFinished, RenegotiationStarted
 from .extensions import (ALPN, ECPointFormats, ExtendedMasterSecret, RenegotiationInfo, ServerName, SessionTicket,
                          SignatureAlgorithms, SupportedGroups)
-from .handshake12 import (TLS12, TLS13, UNCOMPRESSED_POINTS, Keys12, Session12, State12, check_finished_length,
-                          check_point_formats, choose_suite12, derive_master_secret, draw, epoch_name, make_keys,
-                          resumed_master_secret, scheme_name, server_random12, ske_signed_content, verify_data)
-from .handshake13 import check_no_duplicates, peer_public_key
+from .handshake12 import (TLS12, TLS13, UNCOMPRESSED_POINTS, Keys12, Session12, State12, check_point_formats,
+                          choose_suite12, derive_master_secret, draw, epoch_name, make_keys, receive_change_cipher_spec,
+                          receive_finished, resumed_master_secret, scheme_name, send_finished, server_random12,
+                          ske_signed_content)
+from .handshake13 import check_no_duplicates, choose_alpn, peer_public_key
 from .key_exchange import KeyShare
 from .key_schedule import Transcript
-from .messages import (EC_CURVE_TYPE_NAMED_CURVE, Certificate12, CertificateRequest12, Finished, HelloRequest,
-                       ServerHello, ServerHelloDone, ServerKeyExchangeECDHE)
+from .messages import (EC_CURVE_TYPE_NAMED_CURVE, Certificate12, CertificateRequest12, HelloRequest, ServerHello,
+                       ServerHelloDone, ServerKeyExchangeECDHE)
 from .renegotiation import Renegotiation, RenegotiationContext, check_client_hello, refusal_reason, refuse
 
 if TYPE_CHECKING:
@@ -173,14 +173,7 @@ def examine_client_hello(hs: ServerHandshake12, ch: Any) -> ClientOffer12:
     if group is None:
         raise HandshakeFailure("no ECDHE group in common", expected=_names(NamedGroup, config.computable_groups),
                                received=_names(NamedGroup, client_groups))
-    alpn = None
-    client_alpn = ch.get_extension(ALPN)
-    if client_alpn is not None and config.alpn_protocols:
-        alpn = next((p for p in config.alpn_protocols if p in client_alpn.protocols), None)
-        if alpn is None:
-            raise NoApplicationProtocol("no application protocol in common",
-                                        expected=", ".join(p.decode("latin-1") for p in config.alpn_protocols),
-                                        received=", ".join(p.decode("latin-1") for p in client_alpn.protocols))
+    alpn = choose_alpn(config.alpn_protocols, ch)
     server_name = ch.get_extension(ServerName)
     ems = ch.get_extension(ExtendedMasterSecret) is not None
     return ClientOffer12(hello=ch, suite=suite, credential=credential, scheme=scheme, group=group, alpn=alpn,
@@ -263,10 +256,7 @@ def _respond(conn, hs: ServerHandshake12, ch, raw) -> State12:
 def _send_finished(conn, hs: ServerHandshake12) -> None:
     if resumption12.issues_ticket(hs.config, hs.offer):
         hs.transcript.update(conn.send_handshake_message(resumption12.new_session_ticket(conn, hs)))
-    conn.send_change_cipher_spec12()
-    conn.install_protection("write", hs.keys.server_write, hs.index)
-    hs.server_verify_data = verify_data(hs.suite, hs.master_secret, False, hs.transcript.digest())
-    hs.transcript.update(conn.send_handshake_message(Finished(hs.server_verify_data)))
+    hs.server_verify_data = send_finished(conn, hs, by_client=False)
 
 
 # --- states ---------------------------------------------------------------------------------------
@@ -338,11 +328,8 @@ class ExpectChangeCipherSpec(ServerState12):
         return "change_cipher_spec"
 
     def change_cipher_spec(self, conn):
-        hs = self.hs
-        if hs.renegotiation is not None:
-            conn.set_application_read(False)     # no data between the client's CCS and its Finished
-        conn.install_protection("read", hs.keys.client_write, hs.index)
-        return ExpectFinished(hs)
+        receive_change_cipher_spec(conn, self.hs, from_client=True)
+        return ExpectFinished(self.hs)
 
 
 class ExpectFinished(ServerState12):
@@ -350,13 +337,7 @@ class ExpectFinished(ServerState12):
 
     def handle(self, conn, fin, raw):
         hs = self.hs
-        check_finished_length(fin, "client")
-        expected = verify_data(hs.suite, hs.master_secret, True, hs.transcript.digest())
-        if not hmac.compare_digest(expected, fin.verify_data):
-            raise DecryptError("client Finished does not match the handshake", expected=expected.hex(),
-                               received=fin.verify_data.hex())
-        hs.client_verify_data = fin.verify_data
-        hs.transcript.update(raw)
+        hs.client_verify_data = receive_finished(hs, fin, raw, from_client=True)
         if not hs.resumed:
             _send_finished(conn, hs)
         return _finish_handshake(conn, hs)

@@ -23,8 +23,8 @@ from . import key_update, server12, server_resumption
 from .cipher_suites import CipherSuiteInfo, suite_info
 from .config import Credential, ServerConfig, suites_of_version
 from .enums import HandshakeType, NamedGroup, PskKeyExchangeMode, SignatureScheme, name_of
-from .errors import (CertificateRequired, DecryptError, HandshakeFailure, IllegalParameter, MissingExtension,
-                     NoApplicationProtocol, ProtocolVersionError, UsageError)
+from .errors import (CertificateRequired, HandshakeFailure, IllegalParameter, MissingExtension, ProtocolVersionError,
+                     UsageError)
 from .events import HelloRetryRequested
 from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
                          KeyShareServerHello, PreSharedKeyClientHello, PreSharedKeyServerHello, RecordSizeLimit,
@@ -32,7 +32,8 @@ from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareE
                          SupportedVersionsServerHello)
 from .handshake12 import server_chooses_tls12
 from .handshake13 import (TLS13, HandshakeState, certificate_message, check_certificate_entries, check_no_duplicates,
-                          choose_signature, peer_public_key, sign_certificate_verify, verify_certificate_verify)
+                          check_peer_finished, choose_alpn, choose_signature, peer_public_key, sign_certificate_verify,
+                          verify_certificate_verify)
 from .key_exchange import KeyShare
 from .key_schedule import KeySchedule, Transcript
 from .messages import HELLO_RETRY_REQUEST_RANDOM, CertificateRequest, EncryptedExtensions, Finished, ServerHello
@@ -133,14 +134,7 @@ def examine_client_hello(config: ServerConfig, ch: Any) -> ClientOffer:
                                                                         for s in c.schemes})),
                                received=_names(SignatureScheme, algorithms.schemes))
 
-    alpn = None
-    client_alpn = ch.get_extension(ALPN)
-    if client_alpn is not None and config.alpn_protocols:
-        alpn = next((p for p in config.alpn_protocols if p in client_alpn.protocols), None)
-        if alpn is None:
-            raise NoApplicationProtocol("no application protocol in common",
-                                        expected=", ".join(p.decode("latin-1") for p in config.alpn_protocols),
-                                        received=", ".join(p.decode("latin-1") for p in client_alpn.protocols))
+    alpn = choose_alpn(config.alpn_protocols, ch)
 
     limit_ext = ch.get_extension(RecordSizeLimit)
     if limit_ext is not None and limit_ext.limit < 64:
@@ -399,10 +393,7 @@ class ExpectFinished(HandshakeState):
         hs = self.hs
         schedule = hs.key_schedule
         transcript = hs.transcript
-        expected = schedule.finished(hs.client_hs, transcript.digest())
-        if not hmac.compare_digest(expected, fin.verify_data):
-            raise DecryptError("client Finished does not match the handshake", expected=expected.hex(),
-                               received=fin.verify_data.hex())
+        check_peer_finished(schedule.finished(hs.client_hs, transcript.digest()), fin, "client")
         transcript.update(raw)
         schedule.resumption_master_secret(transcript.digest())
         conn.emit_secrets(schedule)

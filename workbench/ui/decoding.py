@@ -18,9 +18,7 @@ from workbench.capture.decrypt import TLSConnectionDecoder
 from workbench.capture.keylog import KeyLog
 from workbench.capture.model import ConnectionSummary, DecodedRecord
 from workbench.timeline.model import CLIENT_TO_SERVER, Timeline, TimelineRecord
-
-RECORD_HEADER = 5
-MAX_RECORD = 5 + 2**14 + 2048
+from workbench.transport.inprocess import split_records
 
 
 class RecordSplitter:
@@ -30,19 +28,8 @@ class RecordSplitter:
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[bytes]:
-        buffer = self._buffer
-        buffer += data
-        records = []
-        offset = 0
-        while len(buffer) - offset >= RECORD_HEADER:
-            length = int.from_bytes(buffer[offset + 3:offset + 5], "big")
-            end = offset + RECORD_HEADER + length
-            if end > len(buffer):
-                break
-            records.append(bytes(buffer[offset:end]))
-            offset = end
-        del buffer[:offset]
-        return records
+        self._buffer += data
+        return split_records(self._buffer)
 
 
 class ConnectionDecoder:
