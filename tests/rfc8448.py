@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 from tests.shared import REFERENCE
 
 TRACE_PATH = REFERENCE / "rfc" / "draft-ietf-tls-tls13-vectors-latest-2018-09-27.txt"

@@ -3,6 +3,8 @@ in-process runs (TLS 1.3 with a KeyUpdate and a resumption; TLS 1.2 with renegot
 reference captures."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from workbench.ui.options import Credentials, EngineFeatures, RunOptions

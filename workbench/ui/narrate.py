@@ -176,7 +176,7 @@ def _session_event(role: str, event) -> str | None:
     if name == "RenegotiationRefused":
         return f"Renegotiation refused: {get('reason')}."
     if name == "HelloRetryRequested":
-        return f"HelloRetryRequest: the client must send a new ClientHello with another key share."
+        return "HelloRetryRequest: the client must send a new ClientHello with another key share."
     return None
 
 

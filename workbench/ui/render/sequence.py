@@ -59,7 +59,6 @@ def render_sequence(timeline: Timeline, start: int = 0, count: int = 60, *, sele
     rows: list[str] = []
     y = TOP
     current = object()
-    last_epoch: dict[tuple, str] = {}
     previous_of_direction: dict[tuple, str] = {}
     # epochs before this page, so the key symbol marks real changes only
     for rec in timeline.records(max(0, start - 200), min(200, start)):
