@@ -365,3 +365,53 @@ def test_uint16_tuples_of_every_small_count_round_trip():
         buf = Buffer()
         buf.push_uint16_tuple(2, values)
         assert Buffer(buf.data).pull_uint16_tuple(2) == values
+
+
+def test_reading_may_start_after_a_header():
+    buf = Buffer(bytes.fromhex("01000002 abcd"), 4)
+    assert buf.tell() == 4 and buf.remaining == 2
+    assert buf.pull_uint16() == 0xABCD and buf.eof()
+    assert Buffer(b"ab", 2).eof()
+    for start in (-1, 3):
+        with pytest.raises(UsageError):
+            Buffer(b"ab", start)
+
+
+@pytest.mark.parametrize("hex_data, entry_type, expected", [
+    ("000a 000a 0002 abcd 002b 0000", 0x2B, ""),
+    ("000a 000a 0002 abcd 002b 0000", 0x0A, "abcd"),
+    ("000a 000a 0000 000a 0002 abcd", 0x0A, ""),           # the first of two
+    ("000a 000a 0002 abcd 002b 0000", 0x33, None),         # absent
+    ("0000", 0x0A, None),
+    ("", 0x0A, None),
+    ("00", 0x0A, None),                                   # malformed: half a length
+    ("0009 000a 0002 abcd 002b 00", 0x0A, None),          # malformed: an entry cut short
+    ("0006 000a 0003 abcd", 0x0A, None),                  # malformed: a body past the block
+    ("0010 000a 0002 abcd", 0x0A, None),                  # malformed: a block past the data
+])
+def test_peek_typed_block_finds_the_first_body_without_reading(hex_data, entry_type, expected):
+    buf = Buffer(bytes.fromhex(hex_data))
+    found = buf.peek_typed_block(entry_type)
+    assert found == (None if expected is None else bytes.fromhex(expected))
+    assert buf.tell() == 0
+
+
+def test_push_typed_block_matches_type_and_reserved_length():
+    def body(b):
+        b.push_uint8(1)
+        b.push_opaque(1, b"xy")
+
+    with_helpers, in_one_call = Buffer(), Buffer()
+    with_helpers.push_uint16(0x002B)
+    start = with_helpers.reserve_length(2)
+    body(with_helpers)
+    with_helpers.fill_length(start, 2)
+    in_one_call.push_typed_block(0x002B, body)
+    assert in_one_call.data == with_helpers.data == bytes.fromhex("002b 0004 01 02 7879")
+
+
+def test_push_typed_block_overflows_are_usage_errors():
+    with pytest.raises(UsageError):
+        Buffer().push_typed_block(0x10000, lambda b: None)
+    with pytest.raises(UsageError):
+        Buffer().push_typed_block(1, lambda b: b.push_bytes(bytes(0x10000)))

@@ -12,8 +12,8 @@ from workbench.tls.enums import CipherSuite
 from workbench.tls.errors import UsageError
 from workbench.tls.key_schedule import (
     KeySchedule, LabelExpander, Transcript, derive_secret, derived_master_secret12, extended_master_secret12,
-    finished12, hkdf_expand_label, hkdf_extract, key_block12, master_secret12, next_traffic_secret, prf12, resumption_psk,
-    traffic_keys,
+    finished12, finished_verify_data, hkdf_expand_label, hkdf_extract, key_block12, master_secret12,
+    next_traffic_secret, prf12, resumption_psk, traffic_keys,
 )
 
 SUITE = suite_info(CipherSuite.TLS_AES_128_GCM_SHA256)      # every RFC 8448 trace uses it
@@ -388,3 +388,17 @@ def test_transcript_of_a_hash_hashlib_lacks_falls_back_to_cryptography(monkeypat
     synthetic = b"\xfe\x00\x00\x20" + hashlib.sha256(b"first").digest()
     assert transcript.digest() == hashlib.sha256(synthetic).digest()
     assert type(transcript._context).__name__ == "_CryptographyRunningHash"
+
+
+@pytest.mark.parametrize("hash_cls", [hashes.SHA256, hashes.SHA384])
+@pytest.mark.parametrize("key_length", [0, 1, 32, 48, 64, 128, 129, 200])
+def test_extract_and_finished_match_cryptography_for_every_key_length(hash_cls, key_length):
+    """The single-use HMAC on hashlib agrees with cryptography's, keys longer than a block included."""
+    from cryptography.hazmat.primitives import hmac
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    key, data = bytes(range(key_length)), b"\x5a" * 40
+    assert hkdf_extract(hash_cls, key, data) == HKDF.extract(hash_cls(), key, data)
+    finished_key = _reference_expand_label(hash_cls, key, b"finished", b"", hash_cls.digest_size)
+    mac = hmac.HMAC(finished_key, hash_cls())
+    mac.update(data)
+    assert finished_verify_data(hash_cls, key, data) == mac.finalize()

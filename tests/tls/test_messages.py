@@ -6,7 +6,7 @@ from cryptography import x509
 from tests.rfc8448 import trace_bytes
 from tests.tls.capture_streams import CAPTURES, tcp_streams
 from workbench.tls.enums import CipherSuite, ContentType, HandshakeType, NamedGroup, SignatureScheme
-from workbench.tls.errors import DecodeError
+from workbench.tls.errors import DecodeError, UsageError
 from workbench.tls.extensions import (
     ALPN,
     Cookie,
@@ -239,6 +239,34 @@ def test_tls13_message_round_trip(msg):
     raw = encode_handshake(msg)
     assert decode_handshake(raw, tls13=True) == msg
     assert encode_handshake(decode_handshake(raw)) == raw
+
+
+def test_repeating_messages_are_decoded_once_per_distinct_encoding():
+    from workbench.tls import messages
+    raw = encode_handshake(Certificate(b"", (CertificateEntry(b"leaf-der-for-the-cache-test"),)))
+    first = decode_handshake(raw)
+    assert decode_handshake(raw[:2] + raw[2:]) is first                # an equal encoding: the same object
+    assert decode_handshake(bytearray(raw)) == first                    # not cached, still decoded
+    with pytest.raises(DecodeError):
+        decode_handshake(raw, tls13=False)              # the TLS 1.2 rules are kept apart: not the cached one
+    raw12 = encode_handshake(Certificate12((b"leaf-der-for-the-cache-test",)))
+    assert decode_handshake(raw12, tls13=False) is decode_handshake(raw12, tls13=False)
+    finished = encode_handshake(Finished(bytes(32)))
+    assert decode_handshake(finished) is not decode_handshake(finished)     # not a repeating type
+    bad = raw[:-1] + b"\x01"                        # the entry's extension block announces a byte that is not there
+    for _ in range(2):
+        with pytest.raises(DecodeError):
+            decode_handshake(bad)
+    for n in range(messages._DECODED_LIMIT + 10):                         # the cache stays bounded
+        decode_handshake(encode_handshake(Certificate(b"", (CertificateEntry(n.to_bytes(4, "big")),))))
+    assert len(messages._DECODED) <= messages._DECODED_LIMIT
+
+
+def test_a_message_that_does_not_fit_its_header_is_a_usage_error():
+    assert encode_handshake(UnknownHandshake(0xFF, b"x")) == b"\xff\x00\x00\x01x"
+    for msg in (UnknownHandshake(0x100, b""), UnknownHandshake(-1, b""), UnknownHandshake(99, bytes(0x1000000))):
+        with pytest.raises(UsageError):
+            encode_handshake(msg)
 
 
 @pytest.mark.parametrize("msg", TLS12_MESSAGES, ids=map(msg_id, TLS12_MESSAGES))

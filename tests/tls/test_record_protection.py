@@ -159,6 +159,19 @@ def test_largest_record_round_trips(pair):
     assert reader.open(as_record(record)) == (APPLICATION_DATA, data)
 
 
+def test_a_memoryview_slice_seals_as_its_bytes(pair):
+    """send() seals the records of a large payload from slices of one memoryview, not copies."""
+    writer, reader = pair
+    data = os.urandom(3 * 1000)
+    view = memoryview(data)
+    for index, padding in enumerate((0, 5, 0)):
+        part = view[index * 1000:(index + 1) * 1000]
+        record = writer.seal(APPLICATION_DATA, part, padding=padding)
+        assert reader.open(as_record(record)) == (APPLICATION_DATA, bytes(part))
+    _, writer12, reader12 = tls12_pair(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+    assert reader12.open(as_record(writer12.seal(APPLICATION_DATA, view[:1000]))) == (APPLICATION_DATA, data[:1000])
+
+
 def test_oversize_payload_or_padding_is_refused_when_sealing(pair):
     writer, _ = pair
     with pytest.raises(UsageError):

@@ -109,10 +109,12 @@ class Buffer:
 
     __slots__ = ("_data", "_pos", "_end", "_out")
 
-    def __init__(self, data: bytes = b""):
+    def __init__(self, data: bytes = b"", start: int = 0):
         self._data = data if type(data) is bytes else bytes(data)
-        self._pos = 0
         self._end = len(self._data)
+        if not 0 <= start <= self._end:
+            raise UsageError(f"cannot start reading at {start}: outside 0..{self._end}")
+        self._pos = start               # where reading starts (a handshake body after its header)
         self._out = bytearray()
 
     # ----- state -----------------------------------------------------------------
@@ -218,7 +220,13 @@ class Buffer:
     def enter_block(self, length_size: int) -> tuple[int, int]:
         """pull_block() without the context manager: reads the length prefix and limits reads to
         the block. Returns (block length, outer end); pass the outer end to leave_block()."""
-        length = self._pull_length(length_size)
+        pos = self._pos
+        if length_size == 2 and pos + 2 <= self._end:       # the extension blocks' prefix, read inline
+            d = self._data
+            length = d[pos] << 8 | d[pos + 1]
+            self._pos = pos + 2
+        else:
+            length = self._pull_length(length_size)
         start = self._pos
         outer_end = self._end
         if start + length > outer_end:
@@ -254,6 +262,31 @@ class Buffer:
                 self._end = outer_end
         finally:
             self._end = outer_end
+
+    def peek_typed_block(self, entry_type: int) -> bytes | None:
+        """The body of the first `entry_type` entry in the uint16-length block of typed entries at the
+        read position (see typed_blocks), without reading anything. None when there is none, or when
+        the block is malformed (reading it for real reports that). A raw scan: no calls per entry."""
+        d = self._data
+        pos = self._pos
+        end = self._end
+        if pos + 2 > end:
+            return None
+        block_end = pos + 2 + (d[pos] << 8 | d[pos + 1])
+        if block_end > end:
+            return None
+        pos += 2
+        found = None
+        while pos < block_end:
+            if pos + 4 > block_end:
+                return None
+            body_end = pos + 4 + (d[pos + 2] << 8 | d[pos + 3])
+            if body_end > block_end:
+                return None
+            if found is None and (d[pos] << 8 | d[pos + 1]) == entry_type:
+                found = d[pos + 4:body_end]
+            pos = body_end
+        return found
 
     def leave_block(self, outer_end: int) -> None:
         """The end of an enter_block() block: it must have been read to the end."""
@@ -352,6 +385,22 @@ class Buffer:
         if length > _MAX_FOR_SIZE[length_size]:
             raise UsageError(f"vector of {length} bytes does not fit a {length_size}-byte length prefix")
         out[start:start + length_size] = length.to_bytes(length_size, "big")
+
+    def push_typed_block(self, entry_type: int, push_content: Callable[["Buffer"], None]) -> None:
+        """A uint16 type, then a uint16-length block of what `push_content(self)` pushes (an extension):
+        push_uint16 + reserve_length + fill_length in one call, for the encoder's innermost loop."""
+        out = self._out
+        start = len(out)
+        try:
+            out += entry_type.to_bytes(2, "big")
+        except OverflowError:
+            raise UsageError(f"{entry_type!r} does not fit uint16") from None
+        out += b"\x00\x00"
+        push_content(self)
+        length = len(out) - start - 4
+        if length > 0xFFFF:
+            raise UsageError(f"vector of {length} bytes does not fit a 2-byte length prefix")
+        out[start + 2:start + 4] = length.to_bytes(2, "big")
 
     def push_list(self, length_size: int, push_item: Callable[["Buffer", T], None], items: Iterable[T]) -> None:
         with self.push_block(length_size):

@@ -220,8 +220,9 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
         size = len(data)
         limit = self._max_write_data
         if size > limit:
+            view = memoryview(data)      # records are sealed from slices of it: no copy per record
             for offset in range(0, size, limit):
-                self._write_record(_APPLICATION_DATA, data[offset:offset + limit])
+                self._write_record(_APPLICATION_DATA, view[offset:offset + limit])
             return
         if not size:
             return

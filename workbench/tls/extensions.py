@@ -55,9 +55,10 @@ class ServerName:
             name = self.host_name.encode("ascii")
         except UnicodeEncodeError:
             raise UsageError(f"host name {self.host_name!r} is not ASCII: give its IDNA A-label form") from None
-        with buf.push_block(2):
-            buf.push_uint8(self.HOST_NAME)
-            buf.push_opaque(2, name)
+        # The one-name list, without a context manager (every ClientHello has it): its length, the type, the name.
+        buf.push_uint16(len(name) + 3)
+        buf.push_uint8(self.HOST_NAME)
+        buf.push_opaque(2, name)
 
     @classmethod
     def pull_body(cls, buf: Buffer, length: int) -> "ServerName":
@@ -310,9 +311,10 @@ class KeyShareClientHello:
     shares: tuple[KeyShareEntry, ...]
 
     def push_body(self, buf: Buffer) -> None:
-        with buf.push_block(2):
-            for share in self.shares:
-                share.push(buf)
+        start = buf.reserve_length(2)            # push_block without a context manager: a hot path
+        for share in self.shares:
+            share.push(buf)
+        buf.fill_length(start, 2)
 
     @classmethod
     def pull_body(cls, buf: Buffer, length: int) -> "KeyShareClientHello":
@@ -516,10 +518,7 @@ def extension_type(ext: Extension) -> int:
 
 
 def push_extension(buf: Buffer, ext: Extension) -> None:
-    buf.push_uint16(ext.type if ext.TYPE is None else ext.TYPE)
-    start = buf.reserve_length(2)
-    ext.push_body(buf)
-    buf.fill_length(start, 2)
+    buf.push_typed_block(ext.type if ext.TYPE is None else ext.TYPE, ext.push_body)
 
 
 def encode_extension(ext: Extension) -> bytes:
@@ -532,8 +531,9 @@ def encode_extension(ext: Extension) -> bytes:
 def push_extensions(buf: Buffer, extensions: Iterable[Extension]) -> None:
     """The 2-byte length-prefixed extension block."""
     start = buf.reserve_length(2)
-    for ext in extensions:
-        push_extension(buf, ext)
+    push_typed_block = buf.push_typed_block
+    for ext in extensions:               # push_extension, inlined: one call per extension
+        push_typed_block(ext.type if ext.TYPE is None else ext.TYPE, ext.push_body)
     buf.fill_length(start, 2)
 
 
@@ -546,14 +546,18 @@ def encode_extensions(extensions: Iterable[Extension]) -> bytes:
 def decode_extensions(buf: Buffer, context: ExtensionContext) -> tuple[Extension, ...]:
     """Read the 2-byte length-prefixed extension block, in wire order."""
     parsers = _PARSERS_IN.get(getattr(context, "_value_", None), _PARSERS)
+    block_length, outer_end = buf.enter_block(2)      # pull_block without a context manager: a hot path
+    if not block_length:
+        buf.leave_block(outer_end)
+        return ()                  # most Certificate entries, many EncryptedExtensions: no walk at all
     extensions = []
-    with buf.pull_block(2):
-        for ext_type, length in buf.typed_blocks():
-            parser = parsers.get(ext_type)
-            if parser is None:
-                extensions.append(UnknownExtension(ext_type, buf.pull_bytes(length)))
-            else:
-                extensions.append(parser(buf, length))
+    for ext_type, length in buf.typed_blocks():
+        parser = parsers.get(ext_type)
+        if parser is None:
+            extensions.append(UnknownExtension(ext_type, buf.pull_bytes(length)))
+        else:
+            extensions.append(parser(buf, length))
+    buf.leave_block(outer_end)
     return tuple(extensions)
 
 
@@ -561,20 +565,7 @@ def peek_extension_body(buf: Buffer, ext_type: int) -> Optional[bytes]:
     """The body of the first `ext_type` in the extension block at the read position, without consuming it.
 
     None when absent or when the block is malformed (decoding it for real reports that)."""
-    start = buf.tell()
-    found = None
-    try:
-        with buf.pull_block(2):
-            while not buf.eof():
-                this_type = buf.pull_uint16()
-                body = buf.pull_opaque(2)
-                if found is None and this_type == ext_type:
-                    found = body
-    except DecodeError:
-        found = None
-    finally:
-        buf.seek(start)
-    return found
+    return buf.peek_typed_block(ext_type)
 
 
 E = TypeVar("E")

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from cryptography.hazmat.primitives import hashes, hmac
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from .cipher_suites import CipherSuiteInfo
 from .enums import HandshakeType
 from .errors import UsageError
 from .frozen import fast_frozen_init
 
-# --- HKDF (RFC 5869 via cryptography) and the TLS 1.3 labels -------------------------------------
+# --- HKDF (RFC 5869) and the TLS 1.3 labels -------------------------------------------------------
 
 _LABEL_PREFIX = b"tls13 "
 
@@ -39,9 +39,26 @@ def _hash(hash_cls: type) -> hashes.HashAlgorithm:
     return instance
 
 
+# HMAC (RFC 2104) for a key used once, on hashlib's one-shot hashes (see _hashlib_constructor):
+# about three quarters of the cost of keying one of cryptography's HMAC objects (whose
+# construction also runs ABC instance checks) and finalizing it. A key used for several labels is
+# better served by a keyed cryptography HMAC copied per label (LabelExpander).
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
+def _hmac_once(hash_cls: type, key: bytes, data: bytes) -> bytes:
+    new = _HASHLIB_CONSTRUCTORS.get(hash_cls) or _hashlib_constructor(hash_cls)
+    block_size = hash_cls.block_size
+    if len(key) > block_size:
+        key = new(key).digest()
+    key = key.ljust(block_size, b"\x00")
+    return new(key.translate(_OPAD) + new(key.translate(_IPAD) + data).digest()).digest()
+
+
 def hkdf_extract(hash_cls: type, salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract. An empty salt is the same as a string of zeros (HMAC pads the key with zeros)."""
-    return HKDF.extract(_HASH_INSTANCES.get(hash_cls) or _hash(hash_cls), salt, ikm)
+    return _hmac_once(hash_cls, salt, ikm)
 
 
 def _label_head(label: bytes, context: bytes, length: int) -> bytes:
@@ -93,9 +110,8 @@ def hkdf_expand_label(hash_cls: type, secret: bytes, label: bytes, context: byte
     """HKDF-Expand-Label; `label` is given without the "tls13 " prefix."""
     if length > hash_cls.digest_size:
         return HKDFExpand(_hash(hash_cls), length, _label_info(label, context, length)).derive(secret)
-    mac = hmac.HMAC(secret, _HASH_INSTANCES.get(hash_cls) or _hash(hash_cls))      # one block: see LabelExpander
-    mac.update(_label_head(label, context, length) + context + b"\x01")
-    return mac.finalize()[:length]
+    # One block (see LabelExpander), with a key used once.
+    return _hmac_once(hash_cls, secret, _label_head(label, context, length) + context + b"\x01")[:length]
 
 
 def derive_secret(hash_cls: type, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
@@ -117,9 +133,7 @@ def next_traffic_secret(hash_cls: type, secret: bytes) -> bytes:
 def finished_verify_data(hash_cls: type, base_key: bytes, transcript_hash: bytes) -> bytes:
     """Finished.verify_data (RFC 8446 4.4.4); also the PSK binder when base_key is the binder key."""
     finished_key = hkdf_expand_label(hash_cls, base_key, b"finished", b"", hash_cls.digest_size)
-    mac = hmac.HMAC(finished_key, _hash(hash_cls))
-    mac.update(transcript_hash)
-    return mac.finalize()
+    return _hmac_once(hash_cls, finished_key, transcript_hash)
 
 
 def resumption_psk(hash_cls: type, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:

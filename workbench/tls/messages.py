@@ -9,12 +9,13 @@ Extensions stay tuples in wire order, so decoding then encoding gives the same b
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 from typing import ClassVar, Optional, TypeVar, Union
 
 from .buffer import Buffer
 from .enums import ExtensionType, HandshakeType, ProtocolVersion
-from .errors import DecodeError
+from .errors import DecodeError, UsageError
 from .extensions import (
     Extension,
     ExtensionContext,
@@ -186,9 +187,10 @@ class Certificate(_Message):
 
     def push_body(self, buf: Buffer) -> None:
         buf.push_opaque(1, self.certificate_request_context)
-        with buf.push_block(3):
-            for entry in self.certificate_list:
-                entry.push(buf)
+        start = buf.reserve_length(3)            # push_block without a context manager: a hot path
+        for entry in self.certificate_list:
+            entry.push(buf)
+        buf.fill_length(start, 3)
 
     @classmethod
     def pull_body(cls, buf: Buffer) -> "Certificate":
@@ -459,6 +461,17 @@ _TLS12_CLASSES = {cls.TYPE: cls for cls in _SHARED + (
 
 HANDSHAKE_HEADER_SIZE = 4
 
+# A peer sends some messages byte for byte the same on every connection: its certificate chain,
+# often its EncryptedExtensions and CertificateRequest. Message objects are immutable, so one
+# decoded object can serve them all; the cache is keyed by the raw bytes (and the version rules)
+# and bounded. Only what decoded cleanly is kept: a bad message is parsed, and refused, each time.
+_REPEATING_TYPES = frozenset({HandshakeType.CERTIFICATE, HandshakeType.ENCRYPTED_EXTENSIONS,
+                              HandshakeType.CERTIFICATE_REQUEST})
+_DECODED: dict[tuple[bytes, bool], "HandshakeMessage"] = {}
+_DECODED_LIMIT = 64
+_DECODED_MAX_SIZE = 1 << 14
+_HEADER = struct.Struct(">I")         # msg_type (1 byte) and length (uint24)
+
 # Codec objects are made for every message sent or received (see frozen.py).
 for _cls in (ClientHello, ServerHello, EncryptedExtensions, CertificateRequest, CertificateEntry, Certificate,
              CertificateVerify, Finished, NewSessionTicket, EndOfEarlyData, KeyUpdate, MessageHash, HelloRequest,
@@ -475,12 +488,14 @@ def handshake_type(msg: HandshakeMessage) -> int:
 
 def encode_handshake(msg: HandshakeMessage) -> bytes:
     """The message with its 4-byte header (type, uint24 length)."""
+    msg_type = msg.type if msg.TYPE is None else msg.TYPE
     buf = Buffer()
-    buf.push_uint8(msg.type if msg.TYPE is None else msg.TYPE)
-    start = buf.reserve_length(3)
     msg.push_body(buf)
-    buf.fill_length(start, 3)
-    return buf.data
+    body = buf.data
+    length = len(body)
+    if length > 0xFFFFFF or not 0 <= msg_type <= 0xFF:
+        raise UsageError(f"handshake message of type {msg_type!r} and {length} bytes does not fit its header")
+    return _HEADER.pack(msg_type << 24 | length) + body       # the header in one call
 
 
 def decode_handshake(raw: bytes, *, tls13: bool = True) -> HandshakeMessage:
@@ -495,14 +510,25 @@ def decode_handshake(raw: bytes, *, tls13: bool = True) -> HandshakeMessage:
     cls = (_TLS13_CLASSES if tls13 else _TLS12_CLASSES).get(msg_type)
     if cls is None:
         return UnknownHandshake(msg_type, bytes(raw[HANDSHAKE_HEADER_SIZE:]))
-    buf = Buffer(raw)
-    buf.seek(HANDSHAKE_HEADER_SIZE)
+    repeating = msg_type in _REPEATING_TYPES and size <= _DECODED_MAX_SIZE and type(raw) is bytes
+    if repeating:
+        msg = _DECODED.get((raw, tls13))
+        if msg is not None:
+            return msg
+    buf = Buffer(raw, HANDSHAKE_HEADER_SIZE)
     try:
         msg = cls.pull_body(buf)
         if not buf.eof():
             raise DecodeError(f"{buf.remaining} bytes after the end of the message at offset {buf.tell()}")
     except DecodeError as exc:
         raise DecodeError(f"{cls.__name__}: {exc.description}") from None
+    if repeating:
+        if len(_DECODED) >= _DECODED_LIMIT:
+            try:
+                del _DECODED[next(iter(_DECODED))]          # the oldest entry
+            except (StopIteration, KeyError, RuntimeError):
+                pass                                        # another thread changed the cache meanwhile
+        _DECODED[(raw, tls13)] = msg
     return msg
 
 

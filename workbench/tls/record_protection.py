@@ -28,6 +28,7 @@ _SEQUENCE_LIMIT = 2 ** 64 - 1                 # sequence numbers must not wrap (
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _LEGACY_VERSION = int(ProtocolVersion.TLS12)
 _BYTE = {i: bytes((i,)) for i in range(256)}  # content type -> its byte; KeyError outside 0..255
+_join = b"".join
 
 
 def _sequence_exhausted(epoch: str) -> ProtocolError:
@@ -103,7 +104,7 @@ class TLS13Protection(RecordProtection):
         self._iv = int.from_bytes(iv, "big")
         self._tag_length = suite.tag_length
 
-    def seal(self, content_type: int, data: bytes, padding: int = 0) -> bytes:
+    def seal(self, content_type: int, data: bytes | memoryview, padding: int = 0) -> bytes:
         seq = self.sequence
         n = len(data)
         if padding or n > MAX_PLAINTEXT or seq >= _SEQUENCE_LIMIT:
@@ -111,9 +112,11 @@ class TLS13Protection(RecordProtection):
         length = n + 1 + self._tag_length
         header = bytes((_APPLICATION_DATA, 3, 3, length >> 8, length & 0xFF))
         self.sequence = seq + 1
-        return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), data + _BYTE[content_type], header)
+        # `data` may also be a memoryview (a slice of a larger send), which has no +: join copies it once.
+        inner = data + _BYTE[content_type] if type(data) is bytes else _join((data, _BYTE[content_type]))
+        return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), inner, header)
 
-    def _seal_checked(self, content_type: int, data: bytes, padding: int) -> bytes:
+    def _seal_checked(self, content_type: int, data: bytes | memoryview, padding: int) -> bytes:
         """seal() off the fast path: padding, limits, sequence exhaustion."""
         if len(data) > MAX_PLAINTEXT:
             raise UsageError(f"record payload of {len(data)} bytes exceeds 2^14")
@@ -123,7 +126,7 @@ class TLS13Protection(RecordProtection):
         seq = self.sequence
         if seq >= _SEQUENCE_LIMIT:
             raise _sequence_exhausted(self.epoch)
-        inner = data + _BYTE[content_type] + bytes(padding)
+        inner = _join((data, _BYTE[content_type], bytes(padding)))
         length = len(inner) + self._tag_length
         header = bytes((_APPLICATION_DATA, 3, 3, length >> 8, length & 0xFF))
         self.sequence = seq + 1
