@@ -296,7 +296,8 @@ def handshake_types(rows) -> list[str]:
 
 
 def decrypted(rows) -> list[bytes]:
-    return [bytes.fromhex(row[3].replace(":", "")) for row in rows if row[3]]
+    # one value per record; a frame carrying several records lists them comma-separated
+    return [bytes.fromhex(value.replace(":", "")) for row in rows for value in row[3].split(",") if value]
 
 
 @pytest.mark.usefixtures("requires_capture")
