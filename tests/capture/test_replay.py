@@ -302,6 +302,20 @@ def test_data_behind_a_lost_segment_is_decoded_when_the_connection_is_reset():
     assert pipeline.finish() == []
 
 
+def test_data_the_server_sent_before_the_clients_reset_arrived_is_still_decoded():
+    """The client resets; the server's record was already on its way and crosses the RST on the wire
+    (seen with OpenSSL peers on lo). tshark shows that record: so must the replay."""
+    packetizer = TapPacketizer(seed=4)
+    pipeline = RecordPipeline()
+    _feed(pipeline, packetizer.chunk(10.0, _CLIENT, _SERVER, _HELLO))
+    _feed(pipeline, packetizer.chunk(10.5, _SERVER, _CLIENT, _HELLO))
+    in_flight = packetizer.chunk(11.0, _SERVER, _CLIENT, _record(21, b"\x01\x00"))    # sent, not yet arrived
+    fin = packetizer.close(_CLIENT, _SERVER, 11.1)[0]
+    assert _feed(pipeline, [_with_tcp_flags(fin, TCP_RST | TCP_ACK)]) == []
+    late = _feed(pipeline, in_flight)
+    assert [(rec.src, rec.outer_type) for rec in late] == [(_SERVER, 21)]
+
+
 def test_data_behind_a_lost_segment_is_decoded_when_a_new_connection_takes_its_4_tuple():
     packetizer = TapPacketizer(seed=3)
     pipeline = RecordPipeline()

@@ -101,7 +101,7 @@ def test_connection_table_directions_and_4_tuple_reuse():
     assert new is not conn and new.id == conn.id + 1 and new_side == 0
 
 
-def test_rst_closes_and_retired_connections_stay_known():
+def test_rst_ends_its_senders_direction_and_retired_connections_stay_known():
     table = ConnectionTable(keep_closed=1)
     a = _seg(1, 1, 2, 2, 10, TCP_SYN)
     conn, side = table.lookup(a, 1)
@@ -109,6 +109,11 @@ def test_rst_closes_and_retired_connections_stay_known():
     rst = _seg(2, 2, 1, 1, 0, TCP_RST)
     c, s = table.lookup(rst, 2)
     track_segment(c, s, rst)
+    # what the other side sent before the RST reached it may still follow on the wire
+    assert conn.reset and not conn.closed
+    late = _seg(1, 1, 2, 2, 11, TCP_ACK | TCP_FIN)
+    c, s = table.lookup(late, 3)
+    track_segment(c, s, late)
     assert conn.closed
     table.retire(conn)
     assert table.lookup(_seg(1, 1, 2, 2, 11, TCP_ACK), 3)[0] is conn   # a late ACK finds it

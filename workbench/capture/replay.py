@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 
 from .diagnostics import Diagnostic, DiagnosticLog
 from .keylog import KeyLog, load_keylog
-from .linklayer import TCP_SYN, NotTCP, parse_segment
+from .linklayer import TCP_RST, TCP_SYN, NotTCP, parse_segment
 from .model import ConnectionSummary, DecodedRecord
 from .pcap_io import SECRETS_TYPE_TLS, CaptureFormatError, CaptureReader, SecretsBlock
 from .session_cache import SessionCache
@@ -90,6 +90,9 @@ class RecordPipeline:
             forced = seg.sport in self.tls_ports or seg.dport in self.tls_ports
             app = conn.app = TLSStream(conn, self.keylog, self._cache, self.diagnostics, forced=forced)
         pieces = track_segment(conn, side, seg)
+        if seg.flags & TCP_RST and not conn.closed:
+            # the sender is gone: nothing it sent will fill a hole any more, so what waits behind one goes now
+            pieces = pieces + conn.streams[side].flush()
         if pieces:
             records = app.feed(side, pieces, frame, time)
             if records is NOT_TLS:

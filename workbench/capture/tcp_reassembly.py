@@ -144,15 +144,23 @@ class TCPConnection:
     isn: tuple[int | None, int | None] = (None, None)
     streams: tuple[StreamReassembler, StreamReassembler] = field(
         default_factory=lambda: (StreamReassembler(), StreamReassembler()))
-    reset: bool = False
+    reset_by: tuple[bool, bool] = (False, False)   # which side sent a RST
     retired: bool = False       # decoding of this connection is over (its state was released)
     first_frame: int = 0
     last_frame: int = 0
     app: object = None          # the layer above (TLS decoder, or a marker that the stream is not TLS)
 
     @property
+    def reset(self) -> bool:
+        return self.reset_by[0] or self.reset_by[1]
+
+    @property
     def closed(self) -> bool:
-        return self.retired or self.reset or (self.streams[0].finished and self.streams[1].finished)
+        # A RST ends its sender's direction only: what the other side sent before the RST reached it
+        # is still on the wire after it (tshark shows it too), so that direction stays open until it
+        # ends as well, the 4-tuple is reused, or the capture ends.
+        streams, reset_by = self.streams, self.reset_by
+        return self.retired or ((streams[0].finished or reset_by[0]) and (streams[1].finished or reset_by[1]))
 
 
 class ConnectionTable:
@@ -241,7 +249,7 @@ def track_segment(conn: TCPConnection, side: int, seg: Segment) -> list:
     else:
         seq = seg.seq
     if flags & TCP_RST:
-        conn.reset = True
-    if conn.reset and not seg.payload:
+        conn.reset_by = (True, conn.reset_by[1]) if side == 0 else (conn.reset_by[0], True)
+    if conn.reset_by[side] and not seg.payload:
         return []
     return stream.add(seq, seg.payload, bool(flags & TCP_FIN), seg.missing)
