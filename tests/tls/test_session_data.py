@@ -304,3 +304,14 @@ def test_received_tickets_go_to_the_wallet_and_resume_from_it():
     (offered,) = [e.ticket for e in drain(client) if isinstance(e, events.ResumptionOffered)]
     held = [s.ticket for s in config.wallet.unused("localhost")]
     assert len(held) == 3 and offered not in held          # one spent, two new ones
+
+
+def test_the_claimed_ticket_age_is_rounded_down_never_up():
+    """A ticket reaches the client after the server made it: the age the client claims must not
+    exceed the server's, which GnuTLS checks to the millisecond before it accepts 0-RTT."""
+    from workbench.tls.session_data import SessionData
+    age = SessionData.age_ms                        # needs only the time the ticket was received
+    fake = type("Held", (), {"received_at": 100.0})()
+    assert age(fake, 100.0 + 0.0129) == 12          # 12.9 ms held: claims 12, not 13
+    assert age(fake, 100.0 + 0.005) == 5            # float noise does not turn 5 ms into 4
+    assert age(fake, 99.0) == 0                     # a clock that went back claims no age

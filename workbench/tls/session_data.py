@@ -76,7 +76,10 @@ class SessionData:
         return now >= self.expires_at()
 
     def age_ms(self, now: float) -> int:
-        return max(0, int(round((now - self.received_at) * 1000)))
+        # Rounded down: the ticket reached us after the server made it, so our age must never come
+        # out above the server's measure of it (GnuTLS refuses 0-RTT when it does, by even 1 ms).
+        # The inner round only absorbs float noise (5 ms must not come out as 4.999999).
+        return max(0, int(round((now - self.received_at) * 1000, 3)))
 
     @property
     def allows_early_data(self) -> bool:
