@@ -77,9 +77,14 @@ def test_our_client_and_openssl_s_server(interop_pki, launch):
         ours.close()
     assert sent_updates(ours) == [(K.NOT_REQUESTED, False)] * 3 + [(K.REQUESTED, False), (K.NOT_REQUESTED, True),
                                                                    (K.REQUESTED, False), (K.NOT_REQUESTED, True)]
-    assert received_updates(ours) == [K.NOT_REQUESTED, K.NOT_REQUESTED, K.REQUESTED, K.REQUESTED, K.NOT_REQUESTED]
-    assert [epoch for _, epoch in data_events(ours)] == ["application-0", "application-1", "application-2",
-                                                         "application-3", "application-5"]
+    # s_server's own updates (typed k, K, K) always arrive. Its answers to our two requests usually
+    # come as two more not-requested updates, but OpenSSL folds an answer into an update of its own
+    # when one is pending at that moment (a timing matter on a loaded machine): one or two answers.
+    received = received_updates(ours)
+    assert received.count(K.REQUESTED) == 2 and received.count(K.NOT_REQUESTED) in (2, 3), received
+    generations = [int(epoch.rsplit("-", 1)[1]) for _, epoch in data_events(ours)]
+    assert len(generations) == 5 and generations == sorted(set(generations)), generations
+    assert generations[0] == 0 and generations[-1] == len(received)     # each update moved the read keys on
     assert ours.connection.write_epoch == "application-7"
 
 
