@@ -78,8 +78,11 @@ def test_our_client_and_openssl_s_server(interop_pki, launch):
     assert sent_updates(ours) == [(K.NOT_REQUESTED, False)] * 3 + [(K.REQUESTED, False), (K.NOT_REQUESTED, True),
                                                                    (K.REQUESTED, False), (K.NOT_REQUESTED, True)]
     # s_server's own updates (typed k, K, K) always arrive. Its answers to our two requests usually
-    # come as two more not-requested updates, but OpenSSL folds an answer into an update of its own
-    # when one is pending at that moment (a timing matter on a loaded machine): one or two answers.
+    # come as two more not-requested updates, but OpenSSL keeps one pending update per connection
+    # (the `key_update` field that SSL_key_update() and tls_process_key_update() both set): when our
+    # request of the last exchange is processed before s_server acts on its typed K, the K overwrites
+    # the pending answer and one update_requested KeyUpdate goes out for both. It depends on which
+    # arrives first on a loaded machine: one or two answers.
     received = received_updates(ours)
     assert received.count(K.REQUESTED) == 2 and received.count(K.NOT_REQUESTED) in (2, 3), received
     generations = [int(epoch.rsplit("-", 1)[1]) for _, epoch in data_events(ours)]
