@@ -156,7 +156,8 @@ def test_every_event_type_appears_in_some_scenario():
         produced |= {type(e) for e in client_events + server_events}
     assert produced == set(events.ALL_EVENT_TYPES), set(events.ALL_EVENT_TYPES) ^ produced
     defined = {obj for obj in vars(events).values()
-               if isinstance(obj, type) and issubclass(obj, events.Event) and obj is not events.Event}
+               if isinstance(obj, type) and issubclass(obj, events.Event) and obj is not events.Event
+               and not obj.__name__.startswith("_")}         # private bases such as _TupleEvent
     assert defined == set(events.ALL_EVENT_TYPES)
 
 
@@ -209,6 +210,26 @@ def test_the_error_of_a_failed_session_renders():
     rendered = closed[-1].to_dict()
     assert rendered["error"]["alert"] == "bad_certificate"
     assert "wrong.example" in rendered["error"]["message"]
+
+
+def test_record_path_events_behave_like_the_others():
+    # RecordSent, RecordReceived and ApplicationData are tuples underneath (built in C on the record path)
+    sent = events.RecordSent(23, 23, 100, "application-0", 4)
+    received = events.RecordReceived(*sent)
+    assert sent.length == 100 and sent.sequence == 4 and isinstance(sent, events.Event)
+    assert sent != received and sent != tuple(sent) and sent == events.RecordSent(23, 23, 100, "application-0", 4)
+    assert repr(sent) == "RecordSent(content_type=23, inner_type=23, length=100, epoch='application-0', sequence=4)"
+    assert sent.to_dict() == {"kind": "record", "event": "RecordSent", "content_type": "APPLICATION_DATA",
+                              "inner_type": "APPLICATION_DATA", "length": 100, "epoch": "application-0", "sequence": 4}
+    assert events.to_jsonable([events.ApplicationData(b"\x01", "e")]) == \
+           [{"kind": "application_data", "event": "ApplicationData", "data": "01", "epoch": "e"}]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sent.sequence = 5
+    with pytest.raises(TypeError):
+        events.ApplicationData(b"x")             # every field is required, as for the dataclass events
+    match events.ApplicationData(b"x", "application-0"):
+        case events.ApplicationData(data, epoch):
+            assert (data, epoch) == (b"x", "application-0")
 
 
 def test_events_are_frozen():

@@ -43,6 +43,7 @@ _ALERT = int(ContentType.ALERT)
 _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+_new_event = tuple.__new__      # RecordSent, RecordReceived, ApplicationData on the record path (events._TupleEvent)
 _WARNING = int(AlertLevel.WARNING)
 _FATAL = int(AlertLevel.FATAL)
 _CLOSE_NOTIFY = int(AlertDescription.close_notify)
@@ -158,23 +159,29 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
             return          # RFC 8446 6.1: data after close_notify is ignored
         try:
             framer = self._framer
-            framer.feed(data)
+            raw = framer.whole_record(data)
+            if raw is None:
+                framer.feed(data)
             pop_raw = framer.pop_raw
             events = self._events
             while not self._received_close:
-                raw = pop_raw()
                 if raw is None:
-                    break
+                    raw = pop_raw()
+                    if raw is None:
+                        break
                 header, fragment = raw
+                raw = None
                 if header[0] == _APPLICATION_DATA and self._application_fast_path:
                     # The bulk path: no Record object, no copy of the fragment; decrypt, and
-                    # application data goes straight out as an event.
+                    # application data goes straight out as an event (built by tuple.__new__: see
+                    # events._TupleEvent).
                     read = self._read
                     sequence = read.sequence
                     inner_type, content = read.open_raw(header, fragment)
-                    events.append(RecordReceived(_APPLICATION_DATA, inner_type, len(fragment), read.epoch, sequence))
+                    events.append(_new_event(RecordReceived,
+                                             (_APPLICATION_DATA, inner_type, len(fragment), read.epoch, sequence)))
                     if inner_type == _APPLICATION_DATA and not self._handshake_fragment_pending:
-                        events.append(ApplicationData(content, read.epoch))
+                        events.append(_new_event(ApplicationData, (content, read.epoch)))
                     else:
                         self._handle_inner(inner_type, content, read.epoch)
                 else:
@@ -231,7 +238,8 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
         sequence = write.sequence
         record = write.seal(_APPLICATION_DATA, data, self._padding_for(_APPLICATION_DATA, size) if self._padding else 0)
         self._out.append(record)
-        self._events.append(RecordSent(_APPLICATION_DATA, _APPLICATION_DATA, len(record) - 5, write.epoch, sequence))
+        self._events.append(_new_event(RecordSent, (_APPLICATION_DATA, _APPLICATION_DATA, len(record) - 5,
+                                                    write.epoch, sequence)))
 
     def close(self) -> None:
         """Send close_notify; the connection is closed for writing (it still reads until the peer closes)."""
@@ -412,7 +420,7 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
         record = write.seal(content_type, data, padding)
         self._out.append(record)
         # The outer type: always application_data in TLS 1.3, the content's own type in TLS 1.2.
-        self._events.append(RecordSent(record[0], content_type, len(record) - 5, write.epoch, sequence))
+        self._events.append(_new_event(RecordSent, (record[0], content_type, len(record) - 5, write.epoch, sequence)))
 
     def _flush_handshake(self) -> None:
         """Frame the queued handshake messages into as few records as the size limit allows."""

@@ -92,6 +92,21 @@ class RecordFramer:
             self._pos = 0
         self._data += data
 
+    def whole_record(self, data: bytes) -> Optional[tuple[bytes, memoryview]]:
+        """(header, fragment) of `data` when nothing is buffered and `data` is exactly one whole
+        record of a TLS content type within the size limit, the fragment a memoryview of it; else
+        None, and the caller feeds it. One record per read is the common case of bulk data, and it
+        then needs no feed() and pop_raw() round."""
+        if self._pos < len(self._data) or type(data) is not bytes:
+            return None
+        size = len(data)
+        if size < RECORD_HEADER_SIZE or not _FIRST_TYPE <= data[0] <= _LAST_TYPE:
+            return None
+        length = data[3] << 8 | data[4]
+        if size != RECORD_HEADER_SIZE + length or length > self.max_fragment:
+            return None
+        return data[:RECORD_HEADER_SIZE], memoryview(data)[RECORD_HEADER_SIZE:]
+
     def pop(self) -> Optional[Record]:
         """The next whole record, or None until more bytes arrive."""
         raw = self.pop_raw()
