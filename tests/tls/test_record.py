@@ -233,6 +233,43 @@ def test_pop_raw_keeps_the_framing_checks():
         framer.pop_raw()
 
 
+def test_whole_record_takes_a_read_of_exactly_one_record():
+    record = RFC8448_RECORDS[3]
+    framer = RecordFramer()
+    header, fragment = framer.whole_record(record)
+    assert header == record[:5] and type(fragment) is memoryview and bytes(fragment) == record[5:]
+    assert framer.buffered == 0 and framer.pop_raw() is None      # nothing was buffered
+
+
+@pytest.mark.parametrize("data", [
+    RFC8448_RECORDS[3][:-1],                                  # short of a whole record
+    RFC8448_RECORDS[3] + RFC8448_RECORDS[4],                  # more than one
+    RFC8448_RECORDS[3][:4],                                   # not even a header
+    b"\x63" + RFC8448_RECORDS[3][1:],                         # not a TLS content type
+    b"\x17\x03\x03" + (MAX_CIPHERTEXT_13 + 1).to_bytes(2, "big") + bytes(MAX_CIPHERTEXT_13 + 1),   # over the limit
+], ids=["partial", "two records", "header cut", "bad type", "oversized"])
+def test_whole_record_leaves_everything_else_to_feed_and_its_checks(data):
+    framer = RecordFramer(MAX_CIPHERTEXT_13)
+    assert framer.whole_record(data) is None
+    framer.feed(data)
+    if data[0] == 0x63:
+        with pytest.raises(UnexpectedMessage):
+            framer.pop_raw()
+    elif len(data) > MAX_CIPHERTEXT_13:
+        with pytest.raises(RecordOverflow):
+            framer.pop_raw()
+    else:
+        assert framer.buffered == len(data)
+
+
+def test_whole_record_waits_for_buffered_bytes():
+    framer = RecordFramer()
+    framer.feed(RFC8448_RECORDS[3][:2])                      # a record begun in an earlier read
+    assert framer.whole_record(RFC8448_RECORDS[4]) is None   # must not jump the queue
+    framer.feed(RFC8448_RECORDS[3][2:] + RFC8448_RECORDS[4])
+    assert [bytes(h) + bytes(f) for h, f in iter(framer.pop_raw, None)] == RFC8448_RECORDS[3:5]
+
+
 def test_records_stay_frozen():
     record = Record(23, 0x0303, b"x")
     with pytest.raises(AttributeError):
