@@ -43,6 +43,7 @@ _ALERT = int(ContentType.ALERT)
 _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+_nothing_more = type(None)      # called with no argument, returns None: the end of a read that held one record
 _new_event = tuple.__new__      # RecordSent, RecordReceived, ApplicationData on the record path (events._TupleEvent)
 _WARNING = int(AlertLevel.WARNING)
 _FATAL = int(AlertLevel.FATAL)
@@ -162,7 +163,9 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
             raw = framer.whole_record(data)
             if raw is None:
                 framer.feed(data)
-            pop_raw = framer.pop_raw
+                pop_raw = framer.pop_raw
+            else:
+                pop_raw = _nothing_more     # `data` was that one record: the framer holds nothing
             events = self._events
             while not self._received_close:
                 if raw is None:
@@ -186,8 +189,10 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
                         self._handle_inner(inner_type, content, read.epoch)
                 else:
                     self._handle_record(record_of(header, fragment))
-            self._flush_handshake()
-            self._run_scheduled()        # a KeyUpdate (ours or the answer to the peer's), a renegotiation
+            if self._pending_handshake:
+                self._flush_handshake()
+            if self.key_updates.pending is not _NO_KEY_UPDATE or self._pending_renegotiation is not None:
+                self._run_scheduled()    # a KeyUpdate (ours or the answer to the peer's), a renegotiation
         except ProtocolError as exc:
             self._fail(exc)
             raise
