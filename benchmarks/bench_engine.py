@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -86,11 +87,10 @@ Groups = {groups}
 # CPU time of this process by default: on a shared machine it leaves out the time other programs
 # hold the core, which wall time would charge to whichever side happened to be running.
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-clock = CLOCKS["cpu"]
 
 
-def rate(fn, seconds: float) -> float:
-    """Calls per second of fn over about `seconds` of the chosen clock, after one warm-up call."""
+def rate(fn: Callable[[], object], seconds: float, clock: Callable[[], float]) -> float:
+    """Calls per second of fn over about `seconds` of `clock` (one of CLOCKS), after one warm-up call."""
     fn()
     n, start = 0, clock()
     while True:
@@ -319,20 +319,20 @@ class Anchor:
 
 def anchor_worker(directory: str, clock_name: str, version_name: str) -> None:
     """The subprocess side: build the anchor, say which suite it negotiated, then time on request."""
-    global clock
     clock = CLOCKS[clock_name]
     anchor = Anchor(VERSIONS[version_name], *(os.path.join(directory, name)
                                               for name in ("ca.pem", "leaf.pem", "leaf.key")))
     print(json.dumps({"suite": anchor.suite, "openssl": ssl.OPENSSL_VERSION}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
-        print(json.dumps({"rate": rate(anchor.run(request["what"]), request["seconds"])}), flush=True)
+        print(json.dumps({"rate": rate(anchor.run(request["what"]), request["seconds"], clock)}), flush=True)
 
 
 class AnchorProcess:
     """The worker, started with OPENSSL_CONF set; it idles on stdin while our side is measured."""
 
     def __init__(self, directory: str, clock_name: str, version: Version):
+        self.clock_name = clock_name
         cnf = os.path.join(directory, "openssl.cnf")
         with open(cnf, "w") as f:
             f.write(OPENSSL_CNF.format(suite=VERSIONS["1.3"].suite_name, groups=version.anchor_groups))
@@ -366,6 +366,53 @@ class AnchorProcess:
 # --- the run -------------------------------------------------------------------
 
 RESULT_KEYS = {"handshake": "handshakes_per_s", "resumed": "resumed_handshakes_per_s", "bulk": "bulk_MB_per_s"}
+REPORT_LABELS = {"handshake": "full handshakes/s", "resumed": "resumed handshakes/s", "bulk": "bulk MB/s (16 KiB)"}
+
+
+def alternate(subjects: dict[str, Callable[[], object]], anchor: AnchorProcess, rounds: int,
+              seconds: float) -> dict[str, tuple[list[float], list[float]]]:
+    """Rates of each subject (by measurement name) and of the anchor doing the same, in turn, for
+    several rounds: {what: (subject rates, anchor rates)}, bulk in MB/s."""
+    clock = CLOCKS[anchor.clock_name]       # both sides on the same clock
+    to_mb = BATCH * RECORD / 1e6
+    samples: dict[str, tuple[list[float], list[float]]] = {what: ([], []) for what in subjects}
+    for i in range(rounds):
+        for what, fn in subjects.items():
+            scale = to_mb if what == "bulk" else 1.0
+            subject_rates, anchor_rates = samples[what]
+            pair = [(subject_rates, lambda: rate(fn, seconds, clock)),
+                    (anchor_rates, lambda: anchor.rate(what, seconds))]
+            if i % 2:        # flip the order every round so neither side always goes first
+                pair.reverse()
+            for rates, run in pair:
+                rates.append(run() * scale)
+    return samples
+
+
+def summary(subject_rates: list[float], anchor_rates: list[float], label: str = "ours") -> dict:
+    """Medians (a small machine is noisy) and their ratio; each round's ratio shows the spread."""
+    subject, anchor = statistics.median(subject_rates), statistics.median(anchor_rates)
+    return {label: round(subject, 1), "ssl": round(anchor, 1), "ratio": round(subject / anchor, 2),
+            "round_ratios": [round(s / a, 2) for s, a in zip(subject_rates, anchor_rates)]}
+
+
+def against_anchor(version: Version, ca, leaf, subjects: dict[str, Callable[[], object]], rounds: int,
+                   seconds: float, clock_name: str, label: str = "ours") -> dict:
+    """Start the anchor for `version` with this CA and leaf, alternate `subjects` with it, and return
+    the run's description and a summary() per measurement, under RESULT_KEYS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ca.write_pem(os.path.join(tmp, "ca.pem"))
+        leaf.write_pem(os.path.join(tmp, "leaf.pem"), os.path.join(tmp, "leaf.key"))
+        anchor = AnchorProcess(tmp, clock_name, version)
+        try:
+            samples = alternate(subjects, anchor, rounds, seconds)
+        finally:
+            anchor.stop()
+    result = {"suite": anchor.suite, "version": version.ssl_version.name.replace("_", "."),
+              "openssl": anchor.openssl, "python": sys.version.split()[0], "rounds": rounds,
+              "seconds_per_measurement": seconds, "clock": clock_name}
+    result.update({RESULT_KEYS[what]: summary(*samples[what], label) for what in subjects})
+    return result
 
 
 def measure(version: Version, rounds: int, seconds: float, clock_name: str) -> dict:
@@ -373,69 +420,50 @@ def measure(version: Version, rounds: int, seconds: float, clock_name: str) -> d
     ca = TestCA.create(key_type="ecdsa-p256")
     leaf = ca.issue(hostnames=("localhost",), key_type="ecdsa-p256")
     ours = Ours(version, ca, leaf)
-    samples: dict[tuple[str, str], list[float]] = {(what, side): [] for what in version.measurements
-                                                   for side in ("ours", "ssl")}
-    to_mb = BATCH * RECORD / 1e6
-    with tempfile.TemporaryDirectory() as tmp:
-        ca.write_pem(os.path.join(tmp, "ca.pem"))
-        leaf.write_pem(os.path.join(tmp, "leaf.pem"), os.path.join(tmp, "leaf.key"))
-        anchor = AnchorProcess(tmp, clock_name, version)
-        try:
-            for i in range(rounds):
-                for what in version.measurements:
-                    scale = to_mb if what == "bulk" else 1.0
-                    pair = [("ours", lambda: rate(ours.run(what), seconds)),
-                            ("ssl", lambda: anchor.rate(what, seconds))]
-                    if i % 2:        # flip the order every round so neither side always goes first
-                        pair.reverse()
-                    for side, run in pair:
-                        samples[what, side].append(run() * scale)
-        finally:
-            anchor.stop()
-
-    def summary(what: str) -> dict:
-        ours_samples, ssl_samples = samples[what, "ours"], samples[what, "ssl"]
-        ours_median, ssl_median = statistics.median(ours_samples), statistics.median(ssl_samples)
-        return {"ours": round(ours_median, 1), "ssl": round(ssl_median, 1),
-                "ratio": round(ours_median / ssl_median, 2),
-                "round_ratios": [round(o / s, 2) for o, s in zip(ours_samples, ssl_samples)]}
-
-    result = {"suite": anchor.suite, "version": version.ssl_version.name.replace("_", "."),
-              "openssl": anchor.openssl, "python": sys.version.split()[0], "rounds": rounds,
-              "seconds_per_measurement": seconds, "clock": clock_name}
-    result.update({RESULT_KEYS[what]: summary(what) for what in version.measurements})
-    return result
+    return against_anchor(version, ca, leaf, {what: ours.run(what) for what in version.measurements},
+                          rounds, seconds, clock_name)
 
 
-REPORT_LABELS = {"handshake": "full handshakes/s", "resumed": "resumed handshakes/s", "bulk": "bulk MB/s (16 KiB)"}
+def report_header(title: str, result: dict, notes: tuple[str, ...] = ()) -> None:
+    """What ran against the anchor, any notes, then how the figures were taken."""
+    print(f"{title}, {result['suite']} ({result['openssl']}, Python {result['python']})")
+    for note in notes:
+        print(note)
+    print(f"medians of {result['rounds']} alternating rounds of {result['seconds_per_measurement']} s "
+          f"({result['clock']} time)")
+
+
+def report_figures(what: str, figures: dict, label: str = "ours", name: str | None = None) -> None:
+    """One measurement's row; label is summary()'s key for the side measured, name what the row calls it."""
+    print(f"{REPORT_LABELS[what]:<20} {name or label} {figures[label]:8.1f}   ssl {figures['ssl']:8.1f}   "
+          f"ratio {figures['ratio']:.2f}x   (rounds {', '.join(f'{r:.2f}' for r in figures['round_ratios'])})")
 
 
 def report(version: Version, result: dict) -> None:
-    print(f"{version.title}, {result['suite']} ({result['openssl']}, Python {result['python']})")
-    print(f"medians of {result['rounds']} alternating rounds of {result['seconds_per_measurement']} s "
-          f"({result['clock']} time)")
+    report_header(version.title, result)
     for what in version.measurements:
-        figures = result[RESULT_KEYS[what]]
-        print(f"{REPORT_LABELS[what]:<20} ours {figures['ours']:8.1f}   ssl {figures['ssl']:8.1f}   "
-              f"ratio {figures['ratio']:.2f}x   (rounds {', '.join(f'{r:.2f}' for r in figures['round_ratios'])})")
+        report_figures(what, result[RESULT_KEYS[what]])
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--rounds, --seconds and --clock, shared with bench_reference.py so both default alike."""
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.5, help="per measurement")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                        help="cpu: process CPU time (default, robust on a shared machine); wall: elapsed time")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", choices=(*VERSIONS, "both"), default="1.3",
                         help="the protocol version to measure (default 1.3); both: 1.3, then 1.2")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=1.5, help="per measurement")
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
-                        help="cpu: process CPU time (default, robust on a shared machine); wall: elapsed time")
+    add_run_options(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per version, one per line")
     parser.add_argument("--anchor-worker", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.anchor_worker:
         anchor_worker(args.anchor_worker, args.clock, args.version)
         return
-    global clock
-    clock = CLOCKS[args.clock]
     versions = [VERSIONS["1.3"], VERSIONS["1.2"]] if args.version == "both" else [VERSIONS[args.version]]
     for n, version in enumerate(versions):
         result = measure(version, args.rounds, args.seconds, args.clock)
