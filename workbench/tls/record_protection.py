@@ -11,6 +11,9 @@ plaintext, then header + ciphertext); the uncommon cases (padding, limits) leave
 """
 from __future__ import annotations
 
+import functools
+import struct
+
 from cryptography.exceptions import InvalidTag
 
 from .cipher_suites import CipherSuiteInfo
@@ -29,6 +32,8 @@ _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _LEGACY_VERSION = int(ProtocolVersion.TLS12)
 _BYTE = {i: bytes((i,)) for i in range(256)}  # content type -> its byte; KeyError outside 0..255
 _join = b"".join
+# The header of a TLS 1.3 protected record: application_data, legacy version 3.3, length.
+_protected_header = functools.partial(struct.Struct(">BHH").pack, _APPLICATION_DATA, _LEGACY_VERSION)
 
 
 def _sequence_exhausted(epoch: str) -> ProtocolError:
@@ -110,7 +115,7 @@ class TLS13Protection(RecordProtection):
         if padding or n > MAX_PLAINTEXT or seq >= _SEQUENCE_LIMIT:
             return self._seal_checked(content_type, data, padding)
         length = n + 1 + self._tag_length
-        header = bytes((_APPLICATION_DATA, 3, 3, length >> 8, length & 0xFF))
+        header = _protected_header(length)
         self.sequence = seq + 1
         # `data` may also be a memoryview (a slice of a larger send), which has no +: join copies it once.
         inner = data + _BYTE[content_type] if type(data) is bytes else _join((data, _BYTE[content_type]))
@@ -128,7 +133,7 @@ class TLS13Protection(RecordProtection):
             raise _sequence_exhausted(self.epoch)
         inner = _join((data, _BYTE[content_type], bytes(padding)))
         length = len(inner) + self._tag_length
-        header = bytes((_APPLICATION_DATA, 3, 3, length >> 8, length & 0xFF))
+        header = _protected_header(length)
         self.sequence = seq + 1
         return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), inner, header)
 
