@@ -230,6 +230,10 @@ def test_record_path_events_behave_like_the_others():
     match events.ApplicationData(b"x", "application-0"):
         case events.ApplicationData(data, epoch):
             assert (data, epoch) == (b"x", "application-0")
+    secret = events.SecretDerived("c hs traffic", b"\x01", "CLIENT_HANDSHAKE_TRAFFIC_SECRET", b"\x02")
+    assert secret.derived_from == () and secret.to_dict()["value"] == "01"
+    message = events.HandshakeMessageReceived(None, b"\x14\x00\x00\x00", "handshake")
+    assert message.handshake_type == 20 and message != events.HandshakeMessageSent(*message)
 
 
 def test_events_are_frozen():

@@ -44,7 +44,7 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
 _nothing_more = type(None)      # called with no argument, returns None: the end of a read that held one record
-_new_event = tuple.__new__      # RecordSent, RecordReceived, ApplicationData on the record path (events._TupleEvent)
+_new_event = tuple.__new__      # the events made per record and many times per handshake (events._TupleEvent)
 _WARNING = int(AlertLevel.WARNING)
 _FATAL = int(AlertLevel.FATAL)
 _CLOSE_NOTIFY = int(AlertDescription.close_notify)
@@ -308,7 +308,7 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
         """Encode and queue a handshake message in the current write epoch; returns its raw bytes."""
         raw = encode_handshake(message)
         self._pending_handshake.append(raw)
-        self._events.append(HandshakeMessageSent(message, raw, self._write.epoch))
+        self._events.append(_new_event(HandshakeMessageSent, (message, raw, self._write.epoch)))
         return raw
 
     def send_change_cipher_spec(self) -> None:
@@ -339,12 +339,12 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
         self._read = TLS13Protection(suite, secret, epoch)
         self._application_read = epoch.startswith("application")
         self._refresh_fast_paths()
-        self._events.append(KeysInstalled("read", epoch, suite.code, generation))
+        self._events.append(_new_event(KeysInstalled, ("read", epoch, suite.code, generation)))
 
     def install_write_keys(self, suite: CipherSuiteInfo, secret: bytes, epoch: str, generation: int = 0) -> None:
         self._flush_handshake()
         self._write = TLS13Protection(suite, secret, epoch)
-        self._events.append(KeysInstalled("write", epoch, suite.code, generation))
+        self._events.append(_new_event(KeysInstalled, ("write", epoch, suite.code, generation)))
 
     def use_tls13_record_limits(self) -> None:
         """Version is settled: protected records may not exceed 2^14 + 256 (RFC 8446 5.2)."""
@@ -374,8 +374,8 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
             seen = 0
         client_random = self.client_random or b""
         for secret in derived[seen:]:
-            self._events.append(SecretDerived(secret.name, secret.value, secret.keylog_label, client_random,
-                                              tuple(secret.derived_from)))
+            self._events.append(_new_event(SecretDerived, (secret.name, secret.value, secret.keylog_label, client_random,
+                                                           tuple(secret.derived_from))))
             if secret.keylog_label:
                 self._key_log.append((secret.keylog_label, client_random, secret.value))
         self._secrets_seen = (key_schedule, len(derived))
@@ -577,7 +577,7 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
             if msg_type not in state.expected:
                 raise state.unexpected(msg_type) from None
             raise
-        self._events.append(HandshakeMessageReceived(message, raw, epoch))
+        self._events.append(_new_event(HandshakeMessageReceived, (message, raw, epoch)))
         if msg_type not in state.expected:
             raise state.unexpected(msg_type, message)
         self._state = state.handle(self, message, raw)

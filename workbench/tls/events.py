@@ -115,11 +115,12 @@ class Event:
 
 
 class _TupleEvent(Event):
-    """Base of the events made for every record: RecordSent, RecordReceived, ApplicationData.
+    """Base of the events made for every record (RecordSent, RecordReceived, ApplicationData) or
+    many times per handshake (HandshakeMessageSent/Received, SecretDerived, KeysInstalled).
 
-    They are tuples underneath (a NamedTuple of their fields), so the record path builds them
-    with tuple.__new__, which runs in C: about a third of the cost of a frozen dataclass's
-    __init__, and three of them are made per record. Otherwise they behave as the other events
+    They are tuples underneath (a NamedTuple of their fields), so the engine builds them with
+    tuple.__new__, which runs in C: about a third of the cost of a frozen dataclass's __init__
+    (three are made per record, forty per handshake). Otherwise they behave as the other events
     do: named fields, immutable (FrozenInstanceError), equal only to an event of the same type
     with the same fields, the same repr and to_dict().
     """
@@ -155,26 +156,28 @@ class _TupleEvent(Event):
 
 # --- handshake messages -------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class HandshakeMessageSent(Event):
-    """A handshake message we sent: the parsed message, its exact bytes, the epoch protecting it."""
-    kind: ClassVar[str] = "handshake_message"
+class _HandshakeMessageFields(NamedTuple):
     message: Any
     raw: bytes
     epoch: str
+
+
+class HandshakeMessageSent(_TupleEvent, _HandshakeMessageFields):
+    """A handshake message we sent: the parsed message, its exact bytes, the epoch protecting it."""
+    __slots__ = ()
+    __match_args__ = _HandshakeMessageFields._fields
+    kind: ClassVar[str] = "handshake_message"
 
     @property
     def handshake_type(self) -> int:
         return self.raw[0]
 
 
-@dataclass(frozen=True, slots=True)
-class HandshakeMessageReceived(Event):
+class HandshakeMessageReceived(_TupleEvent, _HandshakeMessageFields):
     """A handshake message the peer sent, reassembled from its records."""
+    __slots__ = ()
+    __match_args__ = _HandshakeMessageFields._fields
     kind: ClassVar[str] = "handshake_message"
-    message: Any
-    raw: bytes
-    epoch: str
 
     @property
     def handshake_type(self) -> int:
@@ -205,10 +208,7 @@ class HandshakeComplete(Event):
 
 # --- secrets and keys ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class SecretDerived(Event):
-    """A secret of the key schedule. `keylog_label` is its NSS key log label, if it has one."""
-    kind: ClassVar[str] = "secret"
+class _SecretFields(NamedTuple):
     name: str
     value: bytes
     keylog_label: str | None
@@ -216,14 +216,25 @@ class SecretDerived(Event):
     derived_from: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class KeysInstalled(Event):
-    """A new record protection for one direction ("read" or "write") is in force from now on."""
-    kind: ClassVar[str] = "keys"
+class SecretDerived(_TupleEvent, _SecretFields):
+    """A secret of the key schedule. `keylog_label` is its NSS key log label, if it has one."""
+    __slots__ = ()
+    __match_args__ = _SecretFields._fields
+    kind: ClassVar[str] = "secret"
+
+
+class _KeysFields(NamedTuple):
     direction: str
     epoch: str
     cipher_suite: int | None
     generation: int
+
+
+class KeysInstalled(_TupleEvent, _KeysFields):
+    """A new record protection for one direction ("read" or "write") is in force from now on."""
+    __slots__ = ()
+    __match_args__ = _KeysFields._fields
+    kind: ClassVar[str] = "keys"
 
 
 # --- records ------------------------------------------------------------------------------------------
