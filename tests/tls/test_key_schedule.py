@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from tests.tls.rfc8448_vectors import load_trace
-from workbench.tls.cipher_suites import suite_info
+from workbench.tls.cipher_suites import CIPHER_SUITES, suite_info
 from workbench.tls.enums import CipherSuite
 from workbench.tls.errors import UsageError
 from workbench.tls.key_schedule import (
@@ -299,6 +299,26 @@ def test_prf12_output_is_a_prefix_of_longer_output():
     assert prf12(hashes.SHA384, b"secret", b"label", b"seed", 48) == long[:48]
 
 
+def _reference_prf12(hash_cls, secret, label, seed, length):
+    """P_hash (RFC 5246 5) written out with the standard library's HMAC."""
+    import hmac
+    name, out, a = hash_cls.name, b"", label + seed
+    while len(out) < length:
+        a = hmac.digest(secret, a, name)
+        out += hmac.digest(secret, a + label + seed, name)
+    return out[:length]
+
+
+@pytest.mark.parametrize("hash_cls", [hashes.SHA256, hashes.SHA384])
+@pytest.mark.parametrize("secret_length", [0, 1, 48, 64, 65, 128, 129, 200])
+def test_prf12_matches_its_definition_for_every_secret_and_output_length(hash_cls, secret_length):
+    """The secret padded once serves every HMAC of a call, secrets longer than a block included."""
+    secret = bytes(range(secret_length))
+    for length in (1, 12, 40, 48, 97, 200):
+        assert prf12(hash_cls, secret, b"key expansion", b"\x07" * 64, length) == \
+            _reference_prf12(hash_cls, secret, b"key expansion", b"\x07" * 64, length)
+
+
 def test_tls12_derivations_are_the_prf_with_their_labels():
     pre_master, client_random, server_random = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
     master = master_secret12(SHA256, pre_master, client_random, server_random)
@@ -402,3 +422,29 @@ def test_extract_and_finished_match_cryptography_for_every_key_length(hash_cls, 
     mac = hmac.HMAC(finished_key, hash_cls())
     mac.update(data)
     assert finished_verify_data(hash_cls, key, data) == mac.finalize()
+
+
+@pytest.mark.parametrize("code", [c for c, info in CIPHER_SUITES.items() if info.is_tls13])
+def test_traffic_keys_of_every_tls13_suite_match_hkdf_expand(code):
+    suite = suite_info(code)
+    secret = bytes(range(1, suite.hash_length + 1))
+    assert traffic_keys(suite, secret) == (
+        _reference_expand_label(suite.hash, secret, b"key", b"", suite.key_length),
+        _reference_expand_label(suite.hash, secret, b"iv", b"", suite.iv_length))
+
+
+@pytest.mark.parametrize("hash_cls", [hashes.SHA256, hashes.SHA384])
+@pytest.mark.parametrize("secret_length", [0, 32, 48, 128, 129, 200])
+def test_label_expander_hmac_and_stage_secrets_match_the_reference(hash_cls, secret_length):
+    """The secret absorbed once serves every MAC, secrets longer than a block included."""
+    import hmac
+    secret = bytes(range(secret_length))
+    expander = LabelExpander(hash_cls, secret)
+    for data in (b"", b"\x5a" * 40, bytes(300)):
+        assert expander.hmac(data) == hmac.digest(secret, data, hash_cls.name)
+        assert expander.hmac(data) == hmac.digest(secret, data, hash_cls.name)      # copies, not consumed
+    labels = (b"c ap traffic", b"s ap traffic", b"exp master")
+    for transcript_hash in (bytes(hash_cls.digest_size), b"\x01" * 20):
+        assert expander.derive_secrets(labels, transcript_hash) == [
+            _reference_expand_label(hash_cls, secret, label, transcript_hash, hash_cls.digest_size)
+            for label in labels]

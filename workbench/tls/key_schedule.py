@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from hmac import digest as _hmac_digest
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -39,21 +38,26 @@ def _hash(hash_cls: type) -> hashes.HashAlgorithm:
     return instance
 
 
-# HMAC (RFC 2104) for a key used once, on hashlib's one-shot hashes (see _hashlib_constructor):
-# about three quarters of the cost of keying one of cryptography's HMAC objects (whose
-# construction also runs ABC instance checks) and finalizing it. A key used for several labels is
-# better served by a keyed cryptography HMAC copied per label (LabelExpander).
-_IPAD = bytes(b ^ 0x36 for b in range(256))
-_OPAD = bytes(b ^ 0x5C for b in range(256))
-
+# HMAC is cryptography's. How a key is used decides the shape: a key used once (extract,
+# Finished) is keyed, fed and finalized; a key used for several MACs (a stage's secrets, a key and
+# its IV, the TLS 1.2 PRF) is keyed once and each MAC continues a copy, which costs half of keying
+# anew (keying also runs ABC instance checks on the algorithm).
 
 def _hmac_once(hash_cls: type, key: bytes, data: bytes) -> bytes:
-    new = _HASHLIB_CONSTRUCTORS.get(hash_cls) or _hashlib_constructor(hash_cls)
-    block_size = hash_cls.block_size
-    if len(key) > block_size:
-        key = new(key).digest()
-    key = key.ljust(block_size, b"\x00")
-    return new(key.translate(_OPAD) + new(key.translate(_IPAD) + data).digest()).digest()
+    mac = hmac.HMAC(key, _HASH_INSTANCES.get(hash_cls) or _hash(hash_cls))
+    mac.update(data)
+    return mac.finalize()
+
+
+def _keyed(hash_cls: type, key: bytes) -> hmac.HMAC:
+    """An HMAC keyed with `key`, to be copied for each MAC."""
+    return hmac.HMAC(key, _HASH_INSTANCES.get(hash_cls) or _hash(hash_cls))
+
+
+def _mac(keyed: hmac.HMAC, data: bytes) -> bytes:
+    mac = keyed.copy()
+    mac.update(data)
+    return mac.finalize()
 
 
 def hkdf_extract(hash_cls: type, salt: bytes, ikm: bytes) -> bytes:
@@ -84,8 +88,8 @@ class LabelExpander:
 
     An output no longer than the hash is one HMAC block, T(1) = HMAC(secret, info || 0x01)
     (RFC 5869 2.3); that is every secret, key and IV of TLS 1.3. The HMAC is keyed once and
-    copied per label, which costs half of a fresh HKDFExpand. Longer outputs (exporters) take
-    cryptography's HKDFExpand, which also enforces the 255-block limit.
+    each MAC continues a copy of it. Longer outputs (exporters) take cryptography's HKDFExpand, which also enforces the
+    255-block limit.
     """
 
     __slots__ = ("_hash_cls", "_secret", "_keyed", "_digest_size")
@@ -94,16 +98,33 @@ class LabelExpander:
         self._hash_cls = hash_cls
         self._secret = secret
         self._digest_size = hash_cls.digest_size
-        self._keyed = hmac.HMAC(secret, _HASH_INSTANCES.get(hash_cls) or _hash(hash_cls))
+        self._keyed = _keyed(hash_cls, secret)
+
+    def hmac(self, data: bytes) -> bytes:
+        """HMAC(secret, data): HKDF-Extract with this secret as the salt."""
+        mac = self._keyed.copy()
+        mac.update(data)
+        return mac.finalize()
 
     def expand(self, label: bytes, context: bytes, length: int) -> bytes:
         if length > self._digest_size:
             info = _label_info(label, context, length)
             return HKDFExpand(_hash(self._hash_cls), length, info).derive(self._secret)
         head = _LABEL_HEADS.get((label, length, len(context))) or _label_head(label, context, length)
-        mac = self._keyed.copy()
-        mac.update(head + context + b"\x01")
-        return mac.finalize()[:length]
+        return self.hmac(head + context + b"\x01")[:length]
+
+    def derive_secrets(self, labels: tuple[bytes, ...], transcript_hash: bytes) -> list[bytes]:
+        """Derive-Secret(secret, label, messages) for each label, given Hash(messages): the
+        secrets of one key schedule stage in one call (they share the transcript hash)."""
+        size = self._digest_size
+        context_length = len(transcript_hash)
+        tail = transcript_hash + b"\x01"
+        mac = self.hmac
+        secrets = []
+        for label in labels:
+            head = _LABEL_HEADS.get((label, size, context_length)) or _label_head(label, transcript_hash, size)
+            secrets.append(mac(head + tail))
+        return secrets
 
 
 def hkdf_expand_label(hash_cls: type, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
@@ -119,10 +140,34 @@ def derive_secret(hash_cls: type, secret: bytes, label: bytes, transcript_hash: 
     return hkdf_expand_label(hash_cls, secret, label, transcript_hash, hash_cls.digest_size)
 
 
+def _one_block_info(label: bytes, length: int) -> bytes:
+    """HKDF-Expand's input for T(1) of a label without context: HkdfLabel || 0x01."""
+    info = _ONE_BLOCK_INFOS.get((label, length))
+    if info is None:
+        info = _ONE_BLOCK_INFOS[(label, length)] = _label_head(label, b"", length) + b"\x01"
+    return info
+
+
+_ONE_BLOCK_INFOS: dict[tuple[bytes, int], bytes] = {}      # fixed labels only ("key", "iv", "finished")
+_TRAFFIC_INFOS: dict[tuple[int, int], tuple[bytes, bytes]] = {}     # (key length, IV length) -> their infos
+
+
 def traffic_keys(suite: CipherSuiteInfo, secret: bytes) -> tuple[bytes, bytes]:
     """The record protection (key, iv) of one traffic secret (RFC 8446 7.3)."""
-    expander = LabelExpander(suite.hash, secret)
-    return expander.expand(b"key", b"", suite.key_length), expander.expand(b"iv", b"", suite.iv_length)
+    hash_cls, key_length, iv_length = suite.hash, suite.key_length, suite.iv_length
+    if key_length > hash_cls.digest_size or iv_length > hash_cls.digest_size:
+        return (hkdf_expand_label(hash_cls, secret, b"key", b"", key_length),
+                hkdf_expand_label(hash_cls, secret, b"iv", b"", iv_length))
+    infos = _TRAFFIC_INFOS.get((key_length, iv_length))
+    if infos is None:
+        infos = _TRAFFIC_INFOS[(key_length, iv_length)] = (_one_block_info(b"key", key_length),
+                                                           _one_block_info(b"iv", iv_length))
+    # Eight epochs per handshake. Each output is one HMAC block (see LabelExpander): key the
+    # HMAC once, copy it for the key, and finish the original with the IV.
+    keyed = _keyed(hash_cls, secret)
+    key = _mac(keyed, infos[0])
+    keyed.update(infos[1])
+    return key[:key_length], keyed.finalize()[:iv_length]
 
 
 def next_traffic_secret(hash_cls: type, secret: bytes) -> bytes:
@@ -132,7 +177,8 @@ def next_traffic_secret(hash_cls: type, secret: bytes) -> bytes:
 
 def finished_verify_data(hash_cls: type, base_key: bytes, transcript_hash: bytes) -> bytes:
     """Finished.verify_data (RFC 8446 4.4.4); also the PSK binder when base_key is the binder key."""
-    finished_key = hkdf_expand_label(hash_cls, base_key, b"finished", b"", hash_cls.digest_size)
+    # finished_key = HKDF-Expand-Label(base_key, "finished", "", Hash.length): one HMAC block.
+    finished_key = _hmac_once(hash_cls, base_key, _one_block_info(b"finished", hash_cls.digest_size))
     return _hmac_once(hash_cls, finished_key, transcript_hash)
 
 
@@ -273,18 +319,20 @@ class Transcript:
 # --- TLS 1.3 key schedule -----------------------------------------------------------------------
 
 # Without a PSK the early secret is HKDF-Extract(0, 0) and its "derived" successor is fixed too:
-# constants per hash, computed once (RFC 8446 7.1).
-_NO_PSK_SECRETS: dict[type, tuple[bytes, bytes]] = {}
+# constants per hash, computed once (RFC 8446 7.1). So is the HMAC keyed with that salt, which
+# extracts the handshake secret: keyed once, not on every handshake.
+_NO_PSK_SECRETS: dict[type, tuple[bytes, bytes, "LabelExpander"]] = {}
 
 
-def _no_psk_secrets(hash_cls: type) -> tuple[bytes, bytes]:
-    """(early secret, the salt of the handshake secret) of a handshake without a PSK."""
+def _no_psk_secrets(hash_cls: type) -> tuple[bytes, bytes, "LabelExpander"]:
+    """(early secret, the salt of the handshake secret, that salt keyed for HMAC) of a handshake
+    without a PSK."""
     secrets = _NO_PSK_SECRETS.get(hash_cls)
     if secrets is None:
         zeros = bytes(hash_cls.digest_size)
         early = hkdf_extract(hash_cls, zeros, zeros)
         salt = derive_secret(hash_cls, early, b"derived", _empty_hash(hash_cls))
-        secrets = _NO_PSK_SECRETS[hash_cls] = (early, salt)
+        secrets = _NO_PSK_SECRETS[hash_cls] = (early, salt, LabelExpander(hash_cls, salt))
     return secrets
 
 
@@ -376,20 +424,18 @@ class KeySchedule:
             raise UsageError("the handshake secret is already derived")
         if self._early_secret is None:
             self.early(None)
-        if self._early_without_psk:
-            salt = _no_psk_secrets(self.hash)[1]
-        else:
-            salt = self._derive(self._early_secret, b"derived", self._empty_hash)
         ikm = shared_secret if shared_secret is not None else self._zeros
+        if self._early_without_psk:
+            extracted = _no_psk_secrets(self.hash)[2].hmac(ikm)          # HKDF-Extract(fixed salt, ikm)
+        else:
+            extracted = hkdf_extract(self.hash, self._derive(self._early_secret, b"derived", self._empty_hash), ikm)
         inputs = ("early secret", "(EC)DHE") if shared_secret is not None else ("early secret",)
-        secret = self._handshake_secret = self._record("handshake secret", hkdf_extract(self.hash, salt, ikm),
-                                                       None, inputs)
+        secret = self._handshake_secret = self._record("handshake secret", extracted, None, inputs)
         expander = self._handshake_expander = LabelExpander(self.hash, secret)   # also master()'s salt
-        size = self.hash_length
-        client = self._record("c hs traffic", expander.expand(b"c hs traffic", transcript_hash, size),
-                              "CLIENT_HANDSHAKE_TRAFFIC_SECRET", ("handshake secret", "ClientHello..ServerHello"))
-        server = self._record("s hs traffic", expander.expand(b"s hs traffic", transcript_hash, size),
-                              "SERVER_HANDSHAKE_TRAFFIC_SECRET", ("handshake secret", "ClientHello..ServerHello"))
+        client, server = expander.derive_secrets((b"c hs traffic", b"s hs traffic"), transcript_hash)
+        context = ("handshake secret", "ClientHello..ServerHello")
+        self._record("c hs traffic", client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", context)
+        self._record("s hs traffic", server, "SERVER_HANDSHAKE_TRAFFIC_SECRET", context)
         return client, server
 
     # Master stage
@@ -406,12 +452,12 @@ class KeySchedule:
         secret = self._master_secret = self._record("master secret", hkdf_extract(self.hash, salt, self._zeros),
                                                     None, ("handshake secret",))
         expander = self._master_expander = LabelExpander(self.hash, secret)     # also the resumption secret
+        client, server, exporter = expander.derive_secrets((b"c ap traffic", b"s ap traffic", b"exp master"),
+                                                           transcript_hash)
         context = ("master secret", "ClientHello..server Finished")
-        client = self._record("c ap traffic", expander.expand(b"c ap traffic", transcript_hash, size),
-                              "CLIENT_TRAFFIC_SECRET_0", context)
-        server = self._record("s ap traffic", expander.expand(b"s ap traffic", transcript_hash, size),
-                              "SERVER_TRAFFIC_SECRET_0", context)
-        self._record("exp master", expander.expand(b"exp master", transcript_hash, size), "EXPORTER_SECRET", context)
+        self._record("c ap traffic", client, "CLIENT_TRAFFIC_SECRET_0", context)
+        self._record("s ap traffic", server, "SERVER_TRAFFIC_SECRET_0", context)
+        self._record("exp master", exporter, "EXPORTER_SECRET", context)
         self._application = {True: (client, 0), False: (server, 0)}
         return client, server
 
@@ -454,18 +500,18 @@ class KeySchedule:
 def prf12(hash_cls: type, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
     """The TLS 1.2 PRF: P_hash(secret, label + seed) (RFC 5246 section 5).
 
-    Each HMAC is one call of the standard library's one-shot hmac.digest (OpenSSL underneath): a
-    handshake runs the PRF eight times, and object set-up cost more than the hashing itself."""
+    Every HMAC of one call shares the secret: it is keyed once and each MAC continues a copy,
+    about a third of the cost of the standard library's hmac.digest, which sets up OpenSSL's HMAC
+    anew every time. A handshake runs the PRF eight times, 24 HMACs."""
+    keyed = _keyed(hash_cls, secret)
     label_seed = label + seed
-    name = hash_cls.name
-    digest = _hmac_digest
-    a = digest(secret, label_seed, name)
+    a = _mac(keyed, label_seed)                          # A(1)
     out = b""
     while True:
-        out += digest(secret, a + label_seed, name)
+        out += _mac(keyed, a + label_seed)               # HMAC(A(i) + seed)
         if len(out) >= length:
             return out[:length]
-        a = digest(secret, a, name)
+        a = _mac(keyed, a)                               # A(i + 1)
 
 
 def master_secret12(hash_cls: type, pre_master: bytes, client_random: bytes, server_random: bytes) -> bytes:

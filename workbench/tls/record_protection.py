@@ -100,7 +100,7 @@ class TLS13Protection(RecordProtection):
     __slots__ = ("traffic_secret", "_aead", "_iv", "_tag_length")
 
     def __init__(self, suite: CipherSuiteInfo, traffic_secret: bytes, epoch: str):
-        self.epoch = epoch              # RecordProtection.__init__, inlined: four of these per handshake
+        self.epoch = epoch              # RecordProtection.__init__, inlined: eight of these per handshake
         self.sequence = 0
         self.suite = suite
         key, iv = traffic_keys(suite, traffic_secret)
