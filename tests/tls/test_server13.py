@@ -192,6 +192,17 @@ def test_client_hello_checks(change, error, alert):
         server_fails_with(client, server, error, alert)
 
 
+def test_extension_lookups_find_the_first_of_each_class():
+    from workbench.tls.server13 import _first_of_each_class
+    first, second = SupportedGroups((NamedGroup.X25519,)), SupportedGroups((NamedGroup.SECP256R1,))
+    alpn = ALPN((b"h2",))
+    hello = ClientHello(bytes(32), b"", (0x1301,), (first, alpn, second))
+    found = _first_of_each_class(hello.extensions)
+    assert found == {SupportedGroups: first, ALPN: alpn}
+    assert all(found[cls] is hello.get_extension(cls) for cls in found)      # what get_extension answers
+    assert _first_of_each_class(()) == {}
+
+
 def test_no_common_group_is_handshake_failure():
     client = Connection(make_client_config(supported_groups=(NamedGroup.X25519,)))
     server = Connection(make_server_config(supported_groups=(NamedGroup.SECP384R1,)))

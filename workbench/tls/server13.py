@@ -39,9 +39,12 @@ from .key_schedule import KeySchedule, Transcript
 from .messages import HELLO_RETRY_REQUEST_RANDOM, CertificateRequest, EncryptedExtensions, Finished, ServerHello
 
 HT = HandshakeType
+# Extensions with the same content in every handshake (codec objects are immutable).
+_SELECTED_TLS13 = SupportedVersionsServerHello(TLS13)
+_SERVER_NAME_ACK = ServerName(None)                  # RFC 6066 3: the empty acknowledgement
 
 
-@dataclass
+@dataclass(slots=True)
 class ClientOffer:
     """What the server decided from one ClientHello."""
     hello: Any
@@ -72,6 +75,8 @@ class ServerHandshake:
 
 def _draw(config: ServerConfig, n: int, what: str) -> bytes:
     value = config.rng(n)
+    if type(value) is bytes and len(value) == n:
+        return value                    # what os.urandom gives: no copy
     if not isinstance(value, (bytes, bytearray)) or len(value) != n:
         raise UsageError(f"rng returned a wrong value for {what}: expected {n} bytes")
     return bytes(value)
@@ -81,9 +86,19 @@ def _names(enum_cls, values) -> str:
     return ", ".join(name_of(enum_cls, v) for v in values) or "none"
 
 
+def _first_of_each_class(extensions: tuple[Any, ...]) -> dict[type, Any]:
+    """Each extension class in a block mapped to its first extension, which is what get_extension
+    finds (extension classes have no subclasses): one walk for the many lookups a ClientHello needs."""
+    found = {}
+    for ext in reversed(extensions):            # an earlier extension overwrites a later one of its class
+        found[type(ext)] = ext
+    return found
+
+
 def examine_client_hello(config: ServerConfig, ch: Any) -> ClientOffer:
     """Every check of RFC 8446 4.1.2 / 4.2 a server makes on a ClientHello, and the choices it makes."""
-    versions = ch.get_extension(SupportedVersionsClientHello)
+    found = _first_of_each_class(ch.extensions)
+    versions = found.get(SupportedVersionsClientHello)
     if versions is None or TLS13 not in versions.versions:
         offered = f"supported_versions {[f'{v:#06x}' for v in versions.versions]}" if versions else \
             f"legacy_version {ch.legacy_version:#06x} and no supported_versions"
@@ -95,36 +110,48 @@ def examine_client_hello(config: ServerConfig, ch: Any) -> ClientOffer:
         raise IllegalParameter(f"legacy_session_id of {len(ch.legacy_session_id)} bytes", expected="at most 32",
                                received=str(len(ch.legacy_session_id)))
     check_no_duplicates(ch.extensions, "ClientHello")
-    psk = ch.get_extension(PreSharedKeyClientHello)
+    psk = found.get(PreSharedKeyClientHello)
     if psk is not None and ch.extensions[-1] is not psk:
         raise IllegalParameter("pre_shared_key must be the last ClientHello extension (RFC 8446 4.2.11)")
 
-    suite_code = next((c for c in suites_of_version(config.cipher_suites, TLS13) if c in ch.cipher_suites), None)
-    if suite_code is None:
-        raise HandshakeFailure("no cipher suite in common",
-                               expected=_names_hex(suites_of_version(config.cipher_suites, TLS13)),
-                               received=_names_hex(ch.cipher_suites))
+    # Loops rather than next() over a generator: this runs for every ClientHello.
+    own_suites = suites_of_version(config.cipher_suites, TLS13)
+    offered_suites = ch.cipher_suites
+    for suite_code in own_suites:
+        if suite_code in offered_suites:
+            break
+    else:
+        raise HandshakeFailure("no cipher suite in common", expected=_names_hex(own_suites),
+                               received=_names_hex(offered_suites))
 
-    groups = ch.get_extension(SupportedGroups)
-    key_share = ch.get_extension(KeyShareClientHello)
+    groups = found.get(SupportedGroups)
+    key_share = found.get(KeyShareClientHello)
     if groups is None or key_share is None:
         missing = "supported_groups" if groups is None else "key_share"
         raise MissingExtension(f"ClientHello has no {missing} (needed without a PSK, RFC 8446 9.2)")
+    client_groups = groups.groups
     share_groups = [entry.group for entry in key_share.shares]
     if len(set(share_groups)) != len(share_groups):
         raise IllegalParameter("ClientHello has two key shares for the same group",
                                received=_names(NamedGroup, share_groups))
     for g in share_groups:
-        if g not in groups.groups:
+        if g not in client_groups:
             raise IllegalParameter(f"key share for {name_of(NamedGroup, g)}, which supported_groups does not list",
-                                   expected=_names(NamedGroup, groups.groups), received=name_of(NamedGroup, g))
-    group = next((g for g in config.computable_groups if g in groups.groups), None)
-    if group is None:
-        raise HandshakeFailure("no key exchange group in common", expected=_names(NamedGroup, config.computable_groups),
-                               received=_names(NamedGroup, groups.groups))
-    share = next((entry for entry in key_share.shares if entry.group == group), None)
+                                   expected=_names(NamedGroup, client_groups), received=name_of(NamedGroup, g))
+    computable = config.computable_groups
+    for group in computable:
+        if group in client_groups:
+            break
+    else:
+        raise HandshakeFailure("no key exchange group in common", expected=_names(NamedGroup, computable),
+                               received=_names(NamedGroup, client_groups))
+    share = None
+    for entry in key_share.shares:
+        if entry.group == group:
+            share = entry
+            break
 
-    algorithms = ch.get_extension(SignatureAlgorithms)
+    algorithms = found.get(SignatureAlgorithms)
     if algorithms is None:
         raise MissingExtension("ClientHello has no signature_algorithms (needed for certificate authentication)")
     choice = choose_signature(config.credentials, algorithms.schemes, config.signature_schemes)
@@ -136,14 +163,14 @@ def examine_client_hello(config: ServerConfig, ch: Any) -> ClientOffer:
 
     alpn = choose_alpn(config.alpn_protocols, ch)
 
-    limit_ext = ch.get_extension(RecordSizeLimit)
+    limit_ext = found.get(RecordSizeLimit)
     if limit_ext is not None and limit_ext.limit < 64:
         raise IllegalParameter(f"record_size_limit {limit_ext.limit} is below 64 (RFC 8449)")
-    server_name = ch.get_extension(ServerName)
+    server_name = found.get(ServerName)
     return ClientOffer(hello=ch, suite=suite_info(suite_code), group=group, share=share, credential=choice[0],
                        scheme=choice[1], alpn=alpn, server_name=server_name.host_name if server_name else None,
                        record_size_limit=limit_ext.limit if limit_ext else None,
-                       early_data=ch.get_extension(EarlyData) is not None)
+                       early_data=EarlyData in found)
 
 
 def _names_hex(codes) -> str:
@@ -187,7 +214,7 @@ class ExpectClientHello(HandshakeState):
         extensions: list[Any] = [KeyShareHelloRetryRequest(offer.group)]
         if cookie is not None:
             extensions.append(Cookie(cookie))
-        extensions.append(SupportedVersionsServerHello(TLS13))
+        extensions.append(_SELECTED_TLS13)
         hrr = ServerHello(HELLO_RETRY_REQUEST_RANDOM, ch.legacy_session_id, offer.suite.code, tuple(extensions))
         transcript.update(conn.send_handshake_message(hrr))
         if ch.legacy_session_id:
@@ -264,7 +291,7 @@ def _respond(conn, hs: ServerHandshake, offer: ClientOffer) -> HandshakeState:
         share = KeyShare.generate(group, config.rng)
         shared_secret = share.exchange(offer.share.key_exchange)
         extensions.append(KeyShareServerHello(KeyShareEntry(group, share.public_bytes)))
-    extensions.append(SupportedVersionsServerHello(TLS13))
+    extensions.append(_SELECTED_TLS13)
     hello = ServerHello(server_random, ch.legacy_session_id, suite.code, tuple(extensions))
     transcript.update(conn.send_handshake_message(hello))
     if ch.legacy_session_id:
@@ -292,7 +319,7 @@ def _respond(conn, hs: ServerHandshake, offer: ClientOffer) -> HandshakeState:
     if offer.record_size_limit is not None and config.record_size_limit is not None:
         extensions.append(RecordSizeLimit(config.record_size_limit))
     if offer.server_name is not None:
-        extensions.append(ServerName(None))
+        extensions.append(_SERVER_NAME_ACK)
     if offer.alpn is not None:
         extensions.append(ALPN((offer.alpn,)))
     if early_data:
