@@ -84,9 +84,13 @@ def check(chain, ca, server_name, now=NOW, **kwargs):
 
 
 def alert_of(call) -> AlertDescription:
+    return alert_error(call).alert
+
+
+def alert_error(call) -> ProtocolError:
     with pytest.raises(ProtocolError) as error:
         call()
-    return error.value.alert
+    return error.value
 
 
 def test_good_chain_returns_the_leaf(ca, leaf):
@@ -209,6 +213,38 @@ def test_every_verification_is_still_made_in_full(ca, leaf):
     assert alert_of(lambda: verify_certificate_chain(der(leaf[1]), trust_anchors=(stranger[1],),
                                                      server_name="server.test", now=NOW)) == AlertDescription.unknown_ca
     assert ok() == leaf[1]
+
+
+def test_the_policy_builder_is_kept_with_its_store(ca, leaf):
+    anchors = (ca[1],)
+    assert verify_module._builder_for(anchors) is verify_module._builder_for(anchors)
+    assert verify_module._builder_for([ca[1]]) is not verify_module._builder_for([ca[1]])
+    # Each verification sets its own time on the kept builder: an earlier one does not stick.
+    assert verify_certificate_chain(der(leaf[1]), trust_anchors=anchors, server_name="server.test", now=NOW) == leaf[1]
+    assert alert_of(lambda: verify_certificate_chain(der(leaf[1]), trust_anchors=anchors, server_name="server.test",
+                                                     now=NOW + 91 * DAY)) == AlertDescription.certificate_expired
+    assert verify_certificate_chain(der(leaf[1]), trust_anchors=anchors, server_name="server.test", now=NOW) == leaf[1]
+
+
+def test_subjects_are_kept_per_name_and_bad_names_never(ca, leaf):
+    assert verify_module._subject_for("server.test") is verify_module._subject_for("server.test")
+    assert isinstance(verify_module._subject_for("127.0.0.1"), verify_module.IPAddress)
+    with pytest.raises(UsageError):
+        verify_module._subject_for("b\u00fccher.test")
+    assert "b\u00fccher.test" not in verify_module._SUBJECTS
+    with pytest.raises(UsageError):
+        check(der(leaf[1]), ca, "b\u00fccher.test")
+
+
+def test_validity_dates_are_read_once_per_certificate_and_still_checked(ca):
+    _, early = make_leaf(ca, not_before=NOW + DAY, not_after=NOW + 10 * DAY)
+    leaf_der = der(early)
+    for _ in range(2):                   # the second time from the kept dates
+        error = alert_error(lambda: check(leaf_der, ca, "server.test"))
+        assert error.alert == AlertDescription.certificate_expired and "not valid before" in str(error)
+    parsed = verify_module.parse_certificate(leaf_der[0])
+    assert verify_module._validity(parsed) == (early.not_valid_before_utc, early.not_valid_after_utc)
+    assert check(leaf_der, ca, "server.test", now=NOW + 2 * DAY) == early
 
 
 def test_the_caches_are_bounded(monkeypatch):

@@ -19,12 +19,15 @@ from .enums import AlertDescription
 from .errors import BadCertificate, ProtocolError, UsageError
 
 # Peers present the same certificates connection after connection, and a config keeps its trust
-# anchors. Both caches below hold immutable objects and save about 20 us per handshake: a parsed
+# anchors. The caches below hold immutable objects and save about 20 us per handshake: a parsed
 # certificate keeps its decoded public key, and a Store keeps what it worked out about its anchors
-# during earlier verifications. Every chain is still verified in full each time.
+# during earlier verifications; its PolicyBuilder (immutable too), the verifiers' subject names and
+# the leaves' validity dates are kept as well. Every chain is still verified in full each time.
 _CACHE_LIMIT = 256
 _PARSED: dict[bytes, x509.Certificate] = {}                       # DER -> parsed certificate
-_STORES: dict[int, tuple[tuple[x509.Certificate, ...], Store]] = {}   # id(anchors) -> (anchors, Store)
+_STORES: dict[int, tuple[tuple[x509.Certificate, ...], Store, PolicyBuilder]] = {}   # id(anchors) -> ...
+_SUBJECTS: dict[str, DNSName | IPAddress] = {}                    # server name -> verifier subject
+_VALIDITY: dict[int, tuple[x509.Certificate, datetime, datetime]] = {}   # id(certificate) -> dates
 
 
 def _remember(cache: dict, key, value) -> None:
@@ -48,17 +51,29 @@ def parse_certificate(der: bytes) -> x509.Certificate:
 
 
 def _store_for(trust_anchors: Sequence[x509.Certificate]) -> Store:
-    """A Store of the anchors, reused while the same tuple is passed (a config's anchors are one
-    tuple for all its connections). Keyed by identity because hashing certificates costs more
-    than building the Store; the cache holds the tuple, so its id cannot be reused meanwhile."""
+    """A Store of the anchors, reused while the same tuple is passed (see _builder_for)."""
+    return _anchors_entry(trust_anchors)[1]
+
+
+def _builder_for(trust_anchors: Sequence[x509.Certificate]) -> PolicyBuilder:
+    """A PolicyBuilder with the anchors' Store set; each verification adds its time to it."""
+    return _anchors_entry(trust_anchors)[2]
+
+
+def _anchors_entry(trust_anchors: Sequence[x509.Certificate]) -> tuple:
+    """(anchors, Store, PolicyBuilder), reused while the same tuple is passed (a config's anchors
+    are one tuple for all its connections). Keyed by identity because hashing certificates costs
+    more than building the Store; the cache holds the tuple, so its id cannot be reused meanwhile."""
     if type(trust_anchors) is not tuple:
-        return Store(list(trust_anchors))          # a list may change between calls: no reuse
+        store = Store(list(trust_anchors))         # a list may change between calls: no reuse
+        return trust_anchors, store, PolicyBuilder().store(store)
     entry = _STORES.get(id(trust_anchors))
     if entry is not None and entry[0] is trust_anchors:
-        return entry[1]
+        return entry
     store = Store(list(trust_anchors))
-    _remember(_STORES, id(trust_anchors), (trust_anchors, store))
-    return store
+    entry = (trust_anchors, store, PolicyBuilder().store(store))
+    _remember(_STORES, id(trust_anchors), entry)
+    return entry
 
 
 def _parse(chain_der: Sequence[bytes]) -> list[x509.Certificate]:
@@ -74,6 +89,15 @@ def _parse(chain_der: Sequence[bytes]) -> list[x509.Certificate]:
 
 
 def _subject_for(server_name: str):
+    """The verifier's subject for a name; kept per name, as a connection's peer is usually the last one's."""
+    subject = _SUBJECTS.get(server_name)
+    if subject is None:
+        subject = _make_subject(server_name)      # a bad name raises every time: never kept
+        _remember(_SUBJECTS, server_name, subject)
+    return subject
+
+
+def _make_subject(server_name: str):
     # Only names that look like an address are parsed as one (a failed parse costs an exception).
     if ":" in server_name or server_name.replace(".", "").isdigit():
         try:
@@ -95,13 +119,24 @@ def _names_of(leaf: x509.Certificate) -> list[str]:
            [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
 
 
+def _validity(certificate: x509.Certificate) -> tuple[datetime, datetime]:
+    """(not before, not after) of a certificate: cryptography makes new datetimes on every read, and
+    the leaf of a peer is the same parsed object connection after connection (parse_certificate)."""
+    entry = _VALIDITY.get(id(certificate))
+    if entry is None or entry[0] is not certificate:     # the entry holds the object: its id is not reused
+        entry = (certificate, certificate.not_valid_before_utc, certificate.not_valid_after_utc)
+        _remember(_VALIDITY, id(certificate), entry)
+    return entry[1], entry[2]
+
+
 def _check_validity(leaf: x509.Certificate, moment: datetime) -> None:
     """The leaf's own dates, checked first for a message that gives them."""
-    if moment < leaf.not_valid_before_utc:
-        raise ProtocolError(f"certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%S} UTC",
+    not_before, not_after = _validity(leaf)
+    if moment < not_before:
+        raise ProtocolError(f"certificate is not valid before {not_before:%Y-%m-%d %H:%M:%S} UTC",
                             alert=AlertDescription.certificate_expired)
-    if moment > leaf.not_valid_after_utc:
-        raise ProtocolError(f"certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC",
+    if moment > not_after:
+        raise ProtocolError(f"certificate expired on {not_after:%Y-%m-%d %H:%M:%S} UTC",
                             alert=AlertDescription.certificate_expired)
 
 
@@ -142,7 +177,7 @@ def _verify_parsed(certificates: list[x509.Certificate], trust_anchors: Sequence
     leaf, intermediates = certificates[0], certificates[1:]
     moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)   # naive means UTC
     _check_validity(leaf, moment)
-    builder = PolicyBuilder().store(_store_for(trust_anchors)).time(moment)
+    builder = _builder_for(trust_anchors).time(moment)
     if for_server:
         if server_name is None:
             names = _names_of(leaf)
