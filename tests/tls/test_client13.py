@@ -667,3 +667,23 @@ def test_python_ssl_server_refusing_our_certificate_is_reported(tmp_path):
     with pytest.raises(errors.AlertReceived) as info:
         client.receive_data(outgoing.read())
     assert info.value.description == AD.certificate_required
+
+
+def test_response_extension_rules_in_order():
+    """A repeated extension is reported before one that was not offered, and one not offered
+    before one the message may not carry, whatever their positions."""
+    from workbench.tls.enums import ExtensionType as ET
+    from workbench.tls.handshake13 import ALLOWED_IN_ENCRYPTED_EXTENSIONS, check_no_duplicates, check_response_extensions
+    name, alpn = ServerName(None), ALPN((b"h2",))
+    assert list(check_no_duplicates((alpn, name), "EncryptedExtensions")) == [ET.APPLICATION_LAYER_PROTOCOL_NEGOTIATION,
+                                                                            ET.SERVER_NAME]
+    offered = {ET.SERVER_NAME, ET.KEY_SHARE}
+    with pytest.raises(errors.IllegalParameter, match="twice"):
+        check_response_extensions((alpn, name, name), "EncryptedExtensions", ALLOWED_IN_ENCRYPTED_EXTENSIONS, offered)
+    with pytest.raises(errors.UnsupportedExtension, match="not offered"):
+        check_response_extensions((name, alpn), "EncryptedExtensions", ALLOWED_IN_ENCRYPTED_EXTENSIONS, offered)
+    share = KeyShareServerHello(KeyShareEntry(NamedGroup.X25519, bytes(32)))
+    with pytest.raises(errors.IllegalParameter, match="must not carry"):
+        check_response_extensions((name, share, alpn), "EncryptedExtensions", ALLOWED_IN_ENCRYPTED_EXTENSIONS,
+                                  offered)
+    check_response_extensions((name,), "EncryptedExtensions", ALLOWED_IN_ENCRYPTED_EXTENSIONS, offered)

@@ -126,3 +126,31 @@ def test_server_config_mistakes(kw, fragment):
 def test_client_certificate_requested_without_verification_needs_no_anchors():
     config = server(request_client_certificate=True, verify_client_certificate=False)
     assert config.request_client_certificate and config.client_trust_anchors == ()
+
+
+# --- answers derived from a config's tuples, kept by value -----------------------------------------
+
+def test_suites_of_version_follows_the_tuple_it_is_given(monkeypatch):
+    from workbench.tls import config as config_module
+    both = (0x1301, 0xC02B, 0x1302)
+    assert config_module.suites_of_version(both, 0x0304) == (0x1301, 0x1302)
+    assert config_module.suites_of_version(both, 0x0303) == (0xC02B,)
+    assert config_module.suites_of_version(both, 0x0304) is config_module.suites_of_version(both, 0x0304)
+    assert config_module.suites_of_version([0xC02B, 0x1303], 0x0304) == (0x1303,)     # a list: not kept
+    config = client(versions=(0x0304, 0x0303))
+    config.cipher_suites = (0x1303, 0xC02F)       # a config changed after construction gets its own answer
+    assert config_module.suites_of_version(config.cipher_suites, 0x0304) == (0x1303,)
+    monkeypatch.setattr(config_module, "_DERIVED_LIMIT", 2)
+    monkeypatch.setattr(config_module, "_SUITES_OF_VERSION", {})
+    for suites in [(0x1301,), (0x1302,), (0x1303,), (0x1301, 0x1302)]:
+        assert config_module.suites_of_version(suites, 0x0304) == suites
+    assert len(config_module._SUITES_OF_VERSION) <= 2
+
+
+def test_computable_groups_follow_supported_groups():
+    config = server(supported_groups=(NamedGroup.SECP521R1, NamedGroup.X25519, NamedGroup.SECP256R1))
+    assert config.computable_groups == (NamedGroup.X25519, NamedGroup.SECP256R1)
+    config.supported_groups = (NamedGroup.SECP384R1, NamedGroup.X448)
+    assert config.computable_groups == (NamedGroup.SECP384R1,)
+    config.supported_groups = [NamedGroup.SECP256R1]          # not a tuple: computed, not kept
+    assert config.computable_groups == (NamedGroup.SECP256R1,)

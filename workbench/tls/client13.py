@@ -64,6 +64,8 @@ class ClientHandshake:
 
 def _draw(config: ClientConfig, n: int, what: str) -> bytes:
     value = config.rng(n)
+    if type(value) is bytes and len(value) == n:
+        return value                    # what os.urandom gives: no copy
     if not isinstance(value, (bytes, bytearray)) or len(value) != n:
         raise UsageError(f"rng returned {len(value) if hasattr(value, '__len__') else value!r} bytes for {what}, "
                          f"expected {n}")
@@ -73,8 +75,9 @@ def _draw(config: ClientConfig, n: int, what: str) -> bytes:
 def build_client_hello(config: ClientConfig, hs: ClientHandshake, cookie: bytes | None = None) -> ClientHello:
     """The ClientHello; extension order as in RFC 8448 (NSS), ALPN where NSS and OpenSSL put it."""
     exts: list[Any] = []
-    if config.sni is not None:
-        exts.append(ServerName(config.sni))
+    sni = config.sni
+    if sni is not None:
+        exts.append(ServerName(sni))
     if config.renegotiation_info:
         exts.append(RenegotiationInfo(b""))
     exts.append(SupportedGroups(config.supported_groups))
@@ -82,7 +85,7 @@ def build_client_hello(config: ClientConfig, hs: ClientHandshake, cookie: bytes 
         exts.append(SessionTicket(b""))
     if config.alpn_protocols:
         exts.append(ALPN(config.alpn_protocols))
-    exts.append(KeyShareClientHello(tuple(KeyShareEntry(s.group, s.public_bytes) for s in hs.key_shares.values())))
+    exts.append(KeyShareClientHello(tuple([KeyShareEntry(s.group, s.public_bytes) for s in hs.key_shares.values()])))
     if client_resumption.offers_early_data(hs) and hs.retry_suite is None:
         exts.append(EarlyData())
     exts.append(SupportedVersionsClientHello(offered_versions(config)))

@@ -332,9 +332,35 @@ class ServerConfig:
     @property
     def computable_groups(self) -> tuple[int, ...]:
         """supported_groups this engine can do key exchange with, in preference order."""
-        return tuple(g for g in self.supported_groups if g in SUPPORTED_GROUPS)
+        groups = self.supported_groups
+        computable = _COMPUTABLE.get(groups) if type(groups) is tuple else None
+        if computable is None:
+            computable = tuple(g for g in groups if g in SUPPORTED_GROUPS)
+            if type(groups) is tuple:
+                _keep(_COMPUTABLE, groups, computable)
+        return computable
 
 
 def suites_of_version(cipher_suites: Sequence[int], version: int) -> tuple[int, ...]:
     """The suites of one protocol version, in the order given (a config may list 1.3 and 1.2 suites)."""
-    return tuple(code for code in cipher_suites if CIPHER_SUITES[code].version == version)
+    if type(cipher_suites) is not tuple:
+        return tuple(code for code in cipher_suites if CIPHER_SUITES[code].version == version)
+    key = (cipher_suites, version)
+    suites = _SUITES_OF_VERSION.get(key)
+    if suites is None:
+        suites = tuple(code for code in cipher_suites if CIPHER_SUITES[code].version == version)
+        _keep(_SUITES_OF_VERSION, key, suites)
+    return suites
+
+
+# Every handshake asks the two functions above about its config's tuples; the answers depend on
+# the tuples' contents only, so they are kept by value (a config changed later gets its own entry).
+_DERIVED_LIMIT = 64
+_SUITES_OF_VERSION: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
+_COMPUTABLE: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+
+def _keep(cache: dict, key: Any, value: Any) -> None:
+    if len(cache) >= _DERIVED_LIMIT:
+        cache.clear()              # a handful of configs is the usual case: start over rather than track age
+    cache[key] = value

@@ -12,8 +12,8 @@
 """
 from __future__ import annotations
 
-import datetime
 import hmac
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 from cryptography import x509
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 TLS13 = 0x0304
 E = ExtensionType
+_UTC = timezone.utc
 
 # RFC 8446 4.2 (and RFC 8449 for record_size_limit): which extensions each message may carry.
 ALLOWED_IN_SERVER_HELLO = frozenset({E.KEY_SHARE, E.PRE_SHARED_KEY, E.SUPPORTED_VERSIONS})
@@ -86,29 +87,29 @@ def ext_name(ext_type: int) -> str:
     return name_of(ExtensionType, ext_type)
 
 
-def check_no_duplicates(extensions: Iterable[Any], where: str) -> None:
-    """RFC 8446 4.2: at most one extension of each type in a block."""
-    seen: set[int] = set()
+def check_no_duplicates(extensions: Iterable[Any], where: str) -> dict[int, None]:
+    """RFC 8446 4.2: at most one extension of each type in a block. Returns the types, in wire order."""
+    seen: dict[int, None] = {}
     for ext in extensions:
         t = extension_type(ext)
         if t in seen:
             raise IllegalParameter(f"{where} carries the {ext_name(t)} extension twice")
-        seen.add(t)
+        seen[t] = None
+    return seen
 
 
 def check_response_extensions(extensions: Iterable[Any], where: str, allowed: frozenset[int],
                               offered: set[int] | frozenset[int]) -> None:
     """Extensions in a response: only what was offered (unsupported_extension), and only those
     the message may carry (illegal_parameter)."""
-    check_no_duplicates(extensions, where)
-    for ext in extensions:
-        t = extension_type(ext)
+    for t in check_no_duplicates(extensions, where):
+        if t in offered and t in allowed:
+            continue
         if t not in offered:
             raise UnsupportedExtension(f"{where} carries {ext_name(t)}, which was not offered",
                                        expected=", ".join(ext_name(o) for o in sorted(offered)) or "none",
                                        received=ext_name(t))
-        if t not in allowed:
-            raise IllegalParameter(f"{where} must not carry the {ext_name(t)} extension")
+        raise IllegalParameter(f"{where} must not carry the {ext_name(t)} extension")
 
 
 # --- the server's answer (TLS 1.3 and 1.2) -----------------------------------------------------------
@@ -129,8 +130,10 @@ def check_suite_and_compression(sh: ServerHello, offered_suites: Sequence[int], 
 def choose_alpn(own_protocols: Sequence[bytes], client_hello: Any) -> bytes | None:
     """Server side (RFC 7301 3.2): the first of our protocols that the ClientHello offers; None when
     either side has none, no_application_protocol when none is in common."""
+    if not own_protocols:
+        return None                 # without looking: most servers have no ALPN protocols
     client_alpn = client_hello.get_extension(ALPN)
-    if client_alpn is None or not own_protocols:
+    if client_alpn is None:
         return None
     alpn = next((p for p in own_protocols if p in client_alpn.protocols), None)
     if alpn is None:
@@ -180,9 +183,9 @@ def choose_signature(credentials: Sequence[Credential], peer_schemes: Sequence[i
                      own_schemes: Sequence[int]) -> tuple[Credential, int] | None:
     """The first scheme in the peer's preference order that we allow and one of our keys can
     sign with; the credential is the first that fits it."""
-    own = set(own_schemes)
+    # own_schemes is a config's short tuple: looking through it costs less than making a set of it.
     for scheme in peer_schemes:
-        if scheme not in own:
+        if scheme not in own_schemes:
             continue
         for cred in credentials:
             if scheme in cred.schemes:
@@ -191,7 +194,7 @@ def choose_signature(credentials: Sequence[Credential], peer_schemes: Sequence[i
 
 
 def certificate_message(context: bytes, credential: Credential | None) -> Certificate:
-    entries = () if credential is None else tuple(CertificateEntry(der) for der in credential.chain_der)
+    entries = () if credential is None else tuple([CertificateEntry(der) for der in credential.chain_der])
     return Certificate(context, entries)
 
 
@@ -203,19 +206,21 @@ def sign_certificate_verify(credential: Credential, scheme: int, transcript_hash
 
 def check_certificate_entries(msg: Certificate, where: str) -> tuple[bytes, ...]:
     """The DER chain of a Certificate message; we request no per-certificate extensions."""
+    chain = []
     for entry in msg.certificate_list:
-        for ext in entry.extensions:
-            t = extension_type(ext)
+        if entry.extensions:
+            t = extension_type(entry.extensions[0])
             raise UnsupportedExtension(f"{where} entry carries {ext_name(t)}, which was not requested",
                                        expected="no certificate extensions", received=ext_name(t))
-    return tuple(entry.cert_data for entry in msg.certificate_list)
+        chain.append(entry.cert_data)
+    return tuple(chain)
 
 
 def peer_public_key(chain_der: Sequence[bytes], *, verify: bool, trust_anchors: Sequence[x509.Certificate],
                     server_name: str | None, clock_seconds: float, for_server: bool):
     """Check a peer's chain (when `verify`) and return the leaf's public key."""
     if verify:
-        now = datetime.datetime.fromtimestamp(clock_seconds, tz=datetime.timezone.utc)
+        now = datetime.fromtimestamp(clock_seconds, _UTC)
         leaf = verify_certificate_chain(chain_der, trust_anchors=trust_anchors, server_name=server_name,
                                         now=now, for_server=for_server)
     else:

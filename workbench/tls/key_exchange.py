@@ -23,7 +23,9 @@ _NIST_CURVES: dict[int, tuple[type, int, int]] = {
                            int("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
                                "C7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973", 16)),
 }
+_X25519 = int(NamedGroup.X25519)        # a plain int: comparing with an enum member costs an attribute lookup
 _X25519_LENGTH = 32
+_X25519_ZERO = bytes(_X25519_LENGTH)     # the shared secret of a low-order point
 _GROUP_NAMES = {group: name_of(NamedGroup, group) for group in SUPPORTED_GROUPS}
 
 
@@ -40,16 +42,16 @@ class KeyShare:
     def __init__(self, group: int, private_key):
         self.group = group
         self._private = private_key
-        if group == NamedGroup.X25519:
+        if group == _X25519:
             self.public_bytes = private_key.public_key().public_bytes_raw()
         else:
             self.public_bytes = private_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
 
     @classmethod
     def generate(cls, group: int, random_bytes: Callable[[int], bytes]) -> KeyShare:
-        _check_group(group)
-        if group == NamedGroup.X25519:
+        if group == _X25519:           # the common case first: one comparison, no group check
             return cls(group, x25519.X25519PrivateKey.from_private_bytes(random_bytes(_X25519_LENGTH)))
+        _check_group(group)
         curve, size, order = _NIST_CURVES[group]
         # 64 extra bits make the bias of the reduction negligible (FIPS 186-4 B.4.1).
         scalar = int.from_bytes(random_bytes(size + 8), "big") % (order - 1) + 1
@@ -69,26 +71,29 @@ class KeyShare:
 
     def exchange(self, peer_public: bytes) -> bytes:
         """The shared secret with the peer's share; a malformed or invalid share is illegal_parameter."""
-        group_name = _GROUP_NAMES.get(self.group) or name_of(NamedGroup, self.group)    # for the errors
-        if self.group == NamedGroup.X25519:
+        if self.group == _X25519:
             if len(peer_public) != _X25519_LENGTH:
-                raise IllegalParameter(f"{group_name} key share of {len(peer_public)} bytes, expected 32")
+                raise IllegalParameter(f"{self._name()} key share of {len(peer_public)} bytes, expected 32")
             try:
                 shared = self._private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
             except ValueError:
                 shared = None
             # A low-order peer point gives all zeros (RFC 8446 7.4.2, RFC 7748 6.1).
-            if not shared or not any(shared):
-                raise IllegalParameter(f"{group_name} key share is a low-order point (all-zero shared secret)")
+            if not shared or shared == _X25519_ZERO:
+                raise IllegalParameter(f"{self._name()} key share is a low-order point (all-zero shared secret)")
             return shared
         curve, size, _ = _NIST_CURVES[self.group]
         if len(peer_public) != 1 + 2 * size or peer_public[0] != 4:
-            raise IllegalParameter(f"{group_name} key share is not an uncompressed point of {1 + 2 * size} bytes")
+            raise IllegalParameter(f"{self._name()} key share is not an uncompressed point of {1 + 2 * size} bytes")
         try:
             peer = ec.EllipticCurvePublicKey.from_encoded_point(curve(), peer_public)
             return self._private.exchange(ec.ECDH(), peer)
         except ValueError:
-            raise IllegalParameter(f"{group_name} key share is not a point on the curve") from None
+            raise IllegalParameter(f"{self._name()} key share is not a point on the curve") from None
+
+    def _name(self) -> str:
+        """The group's name, for the errors."""
+        return _GROUP_NAMES.get(self.group) or name_of(NamedGroup, self.group)
 
     def __repr__(self) -> str:
         return f"KeyShare({name_of(NamedGroup, self.group)}, public={self.public_bytes.hex()})"

@@ -43,13 +43,15 @@ TLS13_SIGNATURE_SCHEMES: tuple[int, ...] = (
     S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512,
 )
 
-_CONTEXT_SERVER = b"TLS 1.3, server CertificateVerify"
-_CONTEXT_CLIENT = b"TLS 1.3, client CertificateVerify"
+# What a TLS 1.3 CertificateVerify signs before the transcript hash (RFC 8446 4.4.3): 64 spaces,
+# the context string and a zero byte, made once for both roles.
+_PREFIX_SERVER = b" " * 64 + b"TLS 1.3, server CertificateVerify" + b"\x00"
+_PREFIX_CLIENT = b" " * 64 + b"TLS 1.3, client CertificateVerify" + b"\x00"
 
 
 def certificate_verify_content(transcript_hash: bytes, server: bool) -> bytes:
     """What a TLS 1.3 CertificateVerify signs (RFC 8446 4.4.3)."""
-    return b" " * 64 + (_CONTEXT_SERVER if server else _CONTEXT_CLIENT) + b"\x00" + transcript_hash
+    return (_PREFIX_SERVER if server else _PREFIX_CLIENT) + transcript_hash
 
 
 def _pss(hash_cls: type) -> padding.PSS:
