@@ -266,97 +266,86 @@ def test_fill_length_overflow_and_bad_size_are_usage_errors():
         Buffer().reserve_length(4)
 
 
-def test_enter_and_leave_block_behave_like_pull_block():
-    buf = Buffer(bytes.fromhex("0003 010203 ff"))
-    length, outer_end = buf.enter_block(2)
-    assert length == 3 and buf.remaining == 3
-    assert buf.pull_bytes(3) == b"\x01\x02\x03"
-    with pytest.raises(DecodeError):
-        buf.pull_uint8()                       # bounded by the block
-    buf.leave_block(outer_end)
-    assert buf.pull_uint8() == 0xFF and buf.eof()
-
-
-def test_enter_and_leave_block_errors_match_pull_block():
-    def with_context(data):
-        buf = Buffer(data)
-        with buf.pull_block(2):
-            buf.pull_uint8()
-
-    def with_helpers(data):
-        buf = Buffer(data)
-        _, outer_end = buf.enter_block(2)
-        buf.pull_uint8()
-        buf.leave_block(outer_end)
-
-    for data in (bytes.fromhex("0005 01"), bytes.fromhex("0002 0102"), bytes.fromhex("00")):
-        assert _decode_error(lambda: with_helpers(data)) == _decode_error(lambda: with_context(data))
-
-
-def _typed_entries_with_contexts(data: bytes) -> list:
-    """The reference: what the extension decoder did with pull_uint16 and pull_block."""
+def _typed_entries_with_contexts(data: bytes, parsers: dict) -> tuple:
+    """The reference: an extension block read with pull_block and pull_uint16, entry by entry."""
     buf = Buffer(data)
     out = []
-    while not buf.eof():
-        entry_type = buf.pull_uint16()
-        with buf.pull_block(2) as length:
-            out.append((entry_type, buf.pull_bytes(length)))
-    return out
-
-
-def _typed_entries_with_generator(data: bytes) -> list:
-    buf = Buffer(data)
-    return [(entry_type, buf.pull_bytes(length)) for entry_type, length in buf.typed_blocks()]
-
-
-@pytest.mark.parametrize("hex_data", [
-    "",
-    "0000 0000",
-    "000a 0002 abcd 0017 0000 ff01 0001 00",
-])
-def test_typed_blocks_walks_type_length_entries(hex_data):
-    data = bytes.fromhex(hex_data)
-    assert _typed_entries_with_generator(data) == _typed_entries_with_contexts(data)
-
-
-@pytest.mark.parametrize("hex_data", [
-    "00",                  # half a type
-    "000a",                # a type and no length
-    "000a 00",             # half a length
-    "000a 0005 0102",      # a body longer than what is left
-    "000a 0000 01",        # a second entry cut in its type
-])
-def test_typed_blocks_errors_are_those_of_pull_uint16_and_pull_block(hex_data):
-    data = bytes.fromhex(hex_data)
-    assert _decode_error(lambda: _typed_entries_with_generator(data)) == \
-        _decode_error(lambda: _typed_entries_with_contexts(data))
-
-
-def test_typed_blocks_requires_each_body_read_to_its_end():
-    buf = Buffer(bytes.fromhex("000a 0002 abcd"))
-    entries = buf.typed_blocks()
-    assert next(entries) == (0x0A, 2)
-    assert buf.pull_uint8() == 0xAB
-    with pytest.raises(DecodeError, match="1 unread bytes"):
-        next(entries)
-
-
-def test_typed_blocks_bounds_reads_to_the_body_and_restores_them():
-    buf = Buffer(bytes.fromhex("0005 000a 0001 ab 99"))
     with buf.pull_block(2):
-        for _, length in buf.typed_blocks():
-            assert buf.remaining == length == 1
-            assert buf.pull_uint8() == 0xAB
-        assert buf.eof()
-    assert buf.pull_uint8() == 0x99
-    # A consumer that fails leaves the outer bounds as they were (the generator restores them).
-    buf = Buffer(bytes.fromhex("000a 0001 ab 77"))
-    buf.seek(0)
-    outer = buf.remaining
+        while not buf.eof():
+            entry_type = buf.pull_uint16()
+            with buf.pull_block(2) as length:
+                parser = parsers.get(entry_type)
+                out.append((entry_type, buf.pull_bytes(length)) if parser is None else parser(buf, length))
+    return tuple(out), buf.tell()
+
+
+def _typed_entries_in_one_call(data: bytes, parsers: dict) -> tuple:
+    buf = Buffer(data)
+    return buf.pull_typed_blocks(parsers, lambda entry_type, body: (entry_type, body)), buf.tell()
+
+
+_PARSERS = {
+    0x000A: lambda b, length: ("uint16 list", b.pull_uint16_tuple(2)),
+    0x002B: lambda b, length: ("version", b.pull_uint16()),
+}
+
+
+@pytest.mark.parametrize("hex_data", [
+    "0000",
+    "0008 0000 0000 ff01 0000",
+    "0014 0a0a 0002 abcd 000a 0004 0002 001d 002b 0002 0304 ff01 0001 00",
+    "0006 002b 0002 0304 77",                  # the block ends before the trailing byte
+])
+def test_pull_typed_blocks_reads_what_pull_block_reads(hex_data):
+    data = bytes.fromhex(hex_data)
+    assert _typed_entries_in_one_call(data, _PARSERS) == _typed_entries_with_contexts(data, _PARSERS)
+
+
+@pytest.mark.parametrize("hex_data", [
+    "",                          # no block length
+    "00",                        # half a block length
+    "0005 0000",                 # a block longer than the data
+    "0001 00",                   # half a type
+    "0002 000a",                 # a type and no length
+    "0003 000a 00",              # half a length
+    "0006 000a 0005 0102",       # a body longer than the block
+    "0008 0a0a 0000 0a0a 00",    # a second entry cut in its type (the block is shorter than the data)
+    "0007 002b 0002 0304 0a",    # a second entry cut in its type
+    "0007 002b 0003 030400",     # a parser that leaves a byte of its body
+    "0005 002b 0001 03",         # a parser that needs more than the body
+    "0007 000a 0003 0001 ff",    # a parser's own error (an odd uint16 list)
+])
+def test_pull_typed_blocks_errors_are_those_of_pull_block(hex_data):
+    data = bytes.fromhex(hex_data)
+    assert _decode_error(lambda: _typed_entries_in_one_call(data, _PARSERS)) == \
+        _decode_error(lambda: _typed_entries_with_contexts(data, _PARSERS))
+
+
+def test_pull_typed_blocks_bounds_parsers_to_their_body_and_restores_the_outer_bound():
+    seen = []
+
+    def parser(b, length):
+        seen.append((length, b.remaining))
+        return b.pull_bytes(length)
+
+    buf = Buffer(bytes.fromhex("0005 0001 0001 ab 99"))
+    assert buf.pull_typed_blocks({1: parser}, None) == (b"\xab",)
+    assert seen == [(1, 1)]
+    assert buf.pull_uint8() == 0x99 and buf.eof()
+
+    def failing(b, length):
+        raise RuntimeError("parser failed")
+
+    buf = Buffer(bytes.fromhex("0005 0001 0001 ab 99"))
     with pytest.raises(RuntimeError):
-        for _ in buf.typed_blocks():
-            raise RuntimeError("parser failed")
-    assert buf.remaining == outer - 4
+        buf.pull_typed_blocks({1: failing}, None)
+    assert buf.remaining == 2          # reads bounded by the data again, not by the body
+
+
+def test_pull_typed_blocks_of_an_empty_block_calls_nothing():
+    buf = Buffer(bytes.fromhex("0000 ff"))
+    assert buf.pull_typed_blocks({}, None) == ()
+    assert buf.tell() == 2
 
 
 def test_uint16_tuples_of_every_small_count_round_trip():
@@ -415,3 +404,98 @@ def test_push_typed_block_overflows_are_usage_errors():
         Buffer().push_typed_block(0x10000, lambda b: None)
     with pytest.raises(UsageError):
         Buffer().push_typed_block(1, lambda b: b.push_bytes(bytes(0x10000)))
+
+
+class _Entry:
+    """What push_typed_blocks expects: a class constant TYPE (None: the entry's own `type`) and push_body."""
+    TYPE = None
+
+    def __init__(self, entry_type, body):
+        self.type, self.body = entry_type, body
+
+    def push_body(self, b):
+        b.push_bytes(self.body)
+
+
+class _ConstantEntry(_Entry):
+    TYPE = 0x002B
+
+
+def test_push_typed_blocks_matches_reserve_and_push_typed_block():
+    entries = [_Entry(0x0A0A, b""), _ConstantEntry(None, bytes.fromhex("0304")), _Entry(0xFF01, b"\x00" * 300)]
+    with_helpers, in_one_call = Buffer(), Buffer()
+    start = with_helpers.reserve_length(2)
+    for entry in entries:
+        with_helpers.push_typed_block(entry.TYPE if entry.TYPE is not None else entry.type, entry.push_body)
+    with_helpers.fill_length(start, 2)
+    in_one_call.push_typed_blocks(iter(entries))
+    assert in_one_call.data == with_helpers.data
+    assert in_one_call.data[:12] == bytes.fromhex("013a 0a0a 0000 002b 0002 0304")
+    empty = Buffer()
+    empty.push_typed_blocks(())
+    assert empty.data == b"\x00\x00"
+
+
+def test_push_typed_blocks_overflows_are_usage_errors():
+    for entry_type in (0x10000, -1):
+        with pytest.raises(UsageError, match="does not fit uint16"):
+            Buffer().push_typed_blocks([_Entry(entry_type, b"")])
+    with pytest.raises(UsageError, match="65536 bytes does not fit a 2-byte length prefix"):
+        Buffer().push_typed_blocks([_Entry(1, bytes(0x10000))])
+    with pytest.raises(UsageError, match="65544 bytes does not fit a 2-byte length prefix"):
+        Buffer().push_typed_blocks([_Entry(1, bytes(0x8000)), _Entry(2, bytes(0x8000))])
+
+
+def test_fill_length_of_every_size_matches_push_block():
+    for size in (1, 2, 3):
+        for content_length in (0, 1, 200, 255):
+            with_block, with_helpers = Buffer(), Buffer()
+            with with_block.push_block(size):
+                with_block.push_bytes(bytes(content_length))
+            start = with_helpers.reserve_length(size)
+            with_helpers.push_bytes(bytes(content_length))
+            with_helpers.fill_length(start, size)
+            assert with_helpers.data == with_block.data == content_length.to_bytes(size, "big") + bytes(content_length)
+    big = Buffer()
+    start = big.reserve_length(3)
+    big.push_bytes(bytes(70000))
+    big.fill_length(start, 3)
+    assert big.data[:3] == (70000).to_bytes(3, "big")
+
+
+def test_pushed_and_prefixed_data():
+    buf = Buffer()
+    assert buf.pushed == 0 and buf.prefixed_data(b"hd") == b"hd"
+    buf.push_bytes(b"body")
+    assert buf.pushed == 4
+    data = buf.prefixed_data(b"\x14\x00\x00\x04")
+    assert data == b"\x14\x00\x00\x04body" and type(data) is bytes
+
+
+@pytest.mark.parametrize("length_size, hex_data", [
+    (2, ""), (2, "00"), (1, ""), (3, "0000"),      # short prefixes
+    (2, "0004 0001"), (1, "04 0001"),              # vectors longer than the data
+    (2, "0003 000102"), (1, "01 00"),              # odd lengths
+    (2, "0004 0001 0002"), (1, "02 0304"), (3, "000002 abcd"), (2, "0000"),
+])
+def test_pull_uint16_tuple_reads_and_fails_as_pull_opaque_does(length_size, hex_data):
+    data = bytes.fromhex(hex_data)
+
+    def reference():
+        buf = Buffer(data)
+        start = buf.tell()
+        raw = buf.pull_opaque(length_size)
+        if len(raw) & 1:
+            raise DecodeError(f"list of uint16 at offset {start} has an odd length {len(raw)}")
+        return tuple(int.from_bytes(raw[i:i + 2], "big") for i in range(0, len(raw), 2)), buf.tell()
+
+    def in_one_call():
+        buf = Buffer(data)
+        return buf.pull_uint16_tuple(length_size), buf.tell()
+
+    try:
+        expected = reference()
+    except DecodeError:
+        assert _decode_error(in_one_call) == _decode_error(reference)
+    else:
+        assert in_one_call() == expected

@@ -10,7 +10,8 @@ from tests.rfc8448 import trace_bytes
 from tests.tls.test_messages import RFC8448_MESSAGES, TLS12_MESSAGES, TLS13_MESSAGES
 from workbench.tls.buffer import Buffer
 from workbench.tls.errors import ProtocolError
-from workbench.tls.extensions import ExtensionContext, decode_extensions, encode_extensions
+from workbench.tls.extensions import (ExtensionContext, UnknownExtension, _PARSERS_IN, decode_extensions,
+                                      encode_extensions)
 from workbench.tls.messages import HandshakeReassembler, decode_handshake, encode_handshake
 from workbench.tls.record import RecordFramer
 
@@ -118,6 +119,38 @@ def test_mutated_extension_blocks(data, context, length_fixed):
     if length_fixed and len(data) >= 2:
         data = (len(data) - 2).to_bytes(2, "big") + data[2:]
     check_extensions(data, context)
+
+
+def decode_entry_by_entry(data: bytes, context: ExtensionContext) -> tuple:
+    """The reference for the one-call block walk: pull_block around pull_uint16 and pull_block per entry."""
+    parsers = _PARSERS_IN[context.value]
+    buf = Buffer(data)
+    out = []
+    with buf.pull_block(2):
+        while not buf.eof():
+            ext_type = buf.pull_uint16()
+            with buf.pull_block(2) as length:
+                parser = parsers.get(ext_type)
+                out.append(UnknownExtension(ext_type, buf.pull_bytes(length)) if parser is None
+                           else parser(buf, length))
+    return tuple(out), buf.tell()
+
+
+def outcome(decode) -> tuple:
+    try:
+        return decode()
+    except ProtocolError as exc:
+        return type(exc), str(exc)
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=300), mutated(EXTENSION_BLOCKS)), st.sampled_from(list(ExtensionContext)))
+def test_extension_blocks_decode_as_read_entry_by_entry(data, context):
+    def in_one_call():
+        buf = Buffer(data)
+        return decode_extensions(buf, context), buf.tell()
+
+    assert outcome(in_one_call) == outcome(lambda: decode_entry_by_entry(data, context))
 
 
 # ----- RecordFramer and HandshakeReassembler ------------------------------------------------------

@@ -244,10 +244,59 @@ def test_bad_server_name_lists(names, reason):
         decode_extensions(Buffer(wire), C.CLIENT_HELLO)
 
 
+def _server_name_with_the_generic_reader(wire: bytes) -> ServerName:
+    """The reference for ServerName's one-name shortcut: every body read as a list of (type, name)."""
+    buf = Buffer(wire)
+    with buf.pull_block(2):
+        buf.pull_uint16()
+        with buf.pull_block(2):
+            names = buf.pull_list(2, lambda b: (b.pull_uint8(), b.pull_opaque(2)))
+    host_names = [name for name_type, name in names if name_type == ServerName.HOST_NAME]
+    if not host_names:
+        raise DecodeError("server_name list holds no host_name")
+    try:
+        return ServerName(host_names[0].decode("ascii"))
+    except UnicodeDecodeError:
+        raise DecodeError(f"server_name host_name is not ASCII: {host_names[0][:64]!r}") from None
+
+
+@pytest.mark.parametrize("body", [
+    h("0004 00 0001") + b"a",
+    h("0003 00 0000"),                          # an empty name
+    h("0005 00 0002") + "é".encode(),
+    h("0004 01 0001") + b"a",                   # one name of another type
+    h("0008 00 0001") + b"a" + h("00 0001") + b"b",
+    h("0005 00 0001") + b"a" + h("00"),         # the list longer than its one name
+    h("0004 00 0002") + b"ab",                  # the name longer than the list
+    h("0005 00 0001") + b"a",                   # the list longer than the body
+    h("0003 00 0001") + b"a",                   # the list shorter than the body
+    h("0004 00 0000") + b"a",                   # the name shorter than the list
+    h("0002 00 00"), h("00"), h("0001 00"),
+])
+def test_server_name_shortcut_reads_and_fails_as_the_generic_reader(body):
+    wire = block(h("0000") + block(body))
+    try:
+        expected = _server_name_with_the_generic_reader(wire)
+    except DecodeError as exc:
+        with pytest.raises(DecodeError) as info:
+            decode_extensions(Buffer(wire), C.CLIENT_HELLO)
+        assert str(info.value) == str(exc)
+    else:
+        assert decode_extensions(Buffer(wire), C.CLIENT_HELLO) == (expected,)
+
+
 def test_non_ascii_host_name_cannot_be_encoded():
     with pytest.raises(UsageError, match="A-label"):
         encode_extension(ServerName("bücher.example"))
     assert encode_extension(ServerName("xn--bcher-kva.example")).endswith(b"xn--bcher-kva.example")
+
+
+def test_host_name_too_long_for_its_list_is_a_usage_error():
+    longest = Buffer()
+    ServerName("a" * (0xFFFF - 3)).push_body(longest)
+    assert longest.data[:5] == h("ffff 00 fffc")
+    with pytest.raises(UsageError, match="65536 does not fit uint16"):
+        ServerName("a" * (0xFFFF - 2)).push_body(Buffer())
 
 
 def test_padding_with_non_zero_bytes_is_kept_verbatim():

@@ -352,6 +352,19 @@ def test_get_extension():
     assert Finished(b"x").get_extension(ALPN) is None
 
 
+def test_get_extension_finds_the_first_instance_in_every_message_with_extensions():
+    exts = (UnknownExtension(0x0A0A, b""), ServerName("a"), ServerName("b"))
+    for msg in (ClientHello(bytes(32), b"", (0x1301,), exts), ServerHello(bytes(32), b"", 0x1301, exts),
+                EncryptedExtensions(exts), CertificateRequest(b"", exts), CertificateEntry(b"der", exts),
+                NewSessionTicket(1, 2, b"", b"t", exts)):
+        assert msg.get_extension(ServerName) is exts[1]
+        assert msg.get_extension((ALPN, ServerName)) is exts[1]     # isinstance semantics: a tuple of classes
+        assert msg.get_extension(object) is exts[0]
+        assert msg.get_extension(ALPN) is None
+    for msg in (Certificate(b"", ()), CertificateVerify(0x0403, b"sig"), KeyUpdate(0), UnknownHandshake(99, b"")):
+        assert msg.get_extension(ServerName) is None
+
+
 def test_messages_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         Finished(b"x").verify_data = b"y"

@@ -7,15 +7,15 @@ field can never run past the vector that contains it.
 
 Every short or over-long read raises `DecodeError` with the offset and what was
 being read; a value that cannot be encoded raises `UsageError` (the caller's bug).
-This sits on the hot path of every handshake, hence the hand-inlined bounds checks, and
-the block helpers without a context manager (`reserve_length` / `fill_length`,
-`enter_block` / `leave_block`) that the codec's innermost loops use: a `with` block costs an
-object and two calls per extension.
+This sits on the hot path of every handshake, hence the hand-inlined bounds checks, the
+block helpers without a context manager (`reserve_length` / `fill_length`: a `with` block
+costs an object and two calls), and the whole-block calls for extension blocks
+(`push_typed_blocks` / `pull_typed_blocks`) that run the codec's innermost loops.
 """
 from __future__ import annotations
 
 import struct
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Mapping, TypeVar
 
 from .errors import DecodeError, UsageError
 
@@ -24,6 +24,11 @@ T = TypeVar("T")
 _LENGTH_SIZES = (1, 2, 3)
 _MAX_FOR_SIZE = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
 _ZEROS = {1: b"\x00", 2: b"\x00\x00", 3: b"\x00\x00\x00"}
+# Reserved lengths (and extension headers) are back-filled with pack_into: a slice assignment
+# into the bytearray (out[i:i + 2] = ...) costs about three times as much.
+_pack_uint16_into = struct.Struct(">H").pack_into
+_pack_uint16_pair_into = struct.Struct(">HH").pack_into
+_unpack_uint16_pair_from = struct.Struct(">HH").unpack_from
 
 
 def _short_read(pos: int, need: int, end: int, what: str) -> DecodeError:
@@ -92,15 +97,8 @@ class _PushBlock:
         out += bytes(self._length_size)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is not None:
-            return False
-        out = self._buf._out
-        size = self._length_size
-        start = self._start
-        length = len(out) - start - size
-        if length > _MAX_FOR_SIZE[size]:
-            raise UsageError(f"vector of {length} bytes does not fit a {size}-byte length prefix")
-        out[start:start + size] = length.to_bytes(size, "big")
+        if exc_type is None:
+            self._buf.fill_length(self._start, self._length_size)
         return False
 
 
@@ -123,6 +121,11 @@ class Buffer:
     def data(self) -> bytes:
         """The bytes pushed so far."""
         return bytes(self._out)
+
+    @property
+    def pushed(self) -> int:
+        """How many bytes were pushed so far."""
+        return len(self._out)
 
     @property
     def remaining(self) -> int:
@@ -217,55 +220,57 @@ class Buffer:
         """Context manager over a length-prefixed block; yields the block length."""
         return _PullBlock(self, length_size)
 
-    def enter_block(self, length_size: int) -> tuple[int, int]:
-        """pull_block() without the context manager: reads the length prefix and limits reads to
-        the block. Returns (block length, outer end); pass the outer end to leave_block()."""
-        pos = self._pos
-        if length_size == 2 and pos + 2 <= self._end:       # the extension blocks' prefix, read inline
-            d = self._data
-            length = d[pos] << 8 | d[pos + 1]
-            self._pos = pos + 2
-        else:
-            length = self._pull_length(length_size)
-        start = self._pos
-        outer_end = self._end
-        if start + length > outer_end:
-            raise DecodeError(f"vector at offset {start - length_size} announces {length} bytes, "
-                              f"only {outer_end - start} left")
-        self._end = start + length
-        return length, outer_end
-
-    def typed_blocks(self) -> Iterator[tuple[int, int]]:
-        """Walk what is left of the current block as entries of a uint16 type and a uint16-length
-        body (extensions): yields (type, body length) with reads limited to the body, which must be
-        read to its end before the next entry. One generator step per entry instead of four calls."""
-        outer_end = self._end
+    def pull_typed_blocks(self, parsers: Mapping[int, Callable[["Buffer", int], T]],
+                          make_unknown: Callable[[int, bytes], T]) -> tuple[T, ...]:
+        """A uint16-length block of entries of a uint16 type and a uint16-length body (an extension
+        block), parsed in one call: for each entry, `parsers[type](self, body length)` with reads
+        limited to the body, which it must read to its end, or `make_unknown(type, body)` for a type
+        without a parser. The errors are those of pull_block(2) around pull_uint16() and
+        pull_block(2) per entry; the decoder's innermost loop, hence one call and no generator."""
         d = self._data
+        pos = self._pos
+        outer_end = self._end
+        if pos + 2 > outer_end:
+            raise _short_read(pos, 2, outer_end, "uint16")
+        pos += 2
+        block_end = pos + (d[pos - 2] << 8 | d[pos - 1])
+        if block_end > outer_end:
+            raise DecodeError(f"vector at offset {pos - 2} announces {block_end - pos} bytes, "
+                              f"only {outer_end - pos} left")
+        self._pos = pos
+        if pos == block_end:
+            return ()                  # most Certificate entries, many EncryptedExtensions: no walk at all
+        entries = []
+        append = entries.append
+        get_parser = parsers.get
         try:
-            while self._pos < outer_end:
+            while pos < block_end:
+                if pos + 4 > block_end:        # the type, then the length: as two pull_uint16() would say
+                    raise _short_read(pos if pos + 2 > block_end else pos + 2, 2, block_end, "uint16")
+                entry_type, length = _unpack_uint16_pair_from(d, pos)
+                pos += 4
+                body_end = pos + length
+                if body_end > block_end:
+                    raise DecodeError(f"vector at offset {pos - 2} announces {length} bytes, "
+                                      f"only {block_end - pos} left")
+                parser = get_parser(entry_type)
+                if parser is None:
+                    append(make_unknown(entry_type, d[pos:body_end]))
+                    self._pos = pos = body_end
+                    continue
+                self._pos = pos
+                self._end = body_end
+                append(parser(self, length))
                 pos = self._pos
-                if pos + 4 > outer_end:        # the type, then the length: as two pull_uint16() would say
-                    raise _short_read(pos if pos + 2 > outer_end else pos + 2, 2, outer_end, "uint16")
-                entry_type = d[pos] << 8 | d[pos + 1]
-                length = d[pos + 2] << 8 | d[pos + 3]
-                start = pos + 4
-                block_end = start + length
-                if block_end > outer_end:
-                    raise DecodeError(f"vector at offset {pos + 2} announces {length} bytes, "
-                                      f"only {outer_end - start} left")
-                self._pos = start
-                self._end = block_end
-                yield entry_type, length
-                if self._pos != block_end:
-                    raise DecodeError(f"vector ending at offset {block_end} has "
-                                      f"{block_end - self._pos} unread bytes")
-                self._end = outer_end
+                if pos != body_end:
+                    raise DecodeError(f"vector ending at offset {body_end} has {body_end - pos} unread bytes")
         finally:
             self._end = outer_end
+        return tuple(entries)
 
     def peek_typed_block(self, entry_type: int) -> bytes | None:
         """The body of the first `entry_type` entry in the uint16-length block of typed entries at the
-        read position (see typed_blocks), without reading anything. None when there is none, or when
+        read position (see pull_typed_blocks), without reading anything. None when there is none, or when
         the block is malformed (reading it for real reports that). A raw scan: no calls per entry."""
         d = self._data
         pos = self._pos
@@ -287,13 +292,6 @@ class Buffer:
                 found = d[pos + 4:body_end]
             pos = body_end
         return found
-
-    def leave_block(self, outer_end: int) -> None:
-        """The end of an enter_block() block: it must have been read to the end."""
-        block_end = self._end
-        self._end = outer_end
-        if self._pos != block_end:
-            raise DecodeError(f"vector ending at offset {block_end} has {block_end - self._pos} unread bytes")
 
     def pull_list(self, length_size: int, pull_item: Callable[["Buffer"], T]) -> list[T]:
         """Items pulled one after the other until the length-prefixed block is used up."""
@@ -384,11 +382,17 @@ class Buffer:
         length = len(out) - start - length_size
         if length > _MAX_FOR_SIZE[length_size]:
             raise UsageError(f"vector of {length} bytes does not fit a {length_size}-byte length prefix")
-        out[start:start + length_size] = length.to_bytes(length_size, "big")
+        if length_size == 2 and length >= 0:
+            _pack_uint16_into(out, start, length)
+        elif length_size == 3 and length >= 0:          # a Certificate's list
+            out[start] = length >> 16
+            _pack_uint16_into(out, start + 1, length & 0xFFFF)
+        else:
+            out[start:start + length_size] = length.to_bytes(length_size, "big")
 
     def push_typed_block(self, entry_type: int, push_content: Callable[["Buffer"], None]) -> None:
         """A uint16 type, then a uint16-length block of what `push_content(self)` pushes (an extension):
-        push_uint16 + reserve_length + fill_length in one call, for the encoder's innermost loop."""
+        push_uint16 + reserve_length + fill_length in one call."""
         out = self._out
         start = len(out)
         try:
@@ -400,7 +404,41 @@ class Buffer:
         length = len(out) - start - 4
         if length > 0xFFFF:
             raise UsageError(f"vector of {length} bytes does not fit a 2-byte length prefix")
-        out[start + 2:start + 4] = length.to_bytes(2, "big")
+        _pack_uint16_into(out, start + 2, length)
+
+    def push_typed_blocks(self, entries: Iterable) -> None:
+        """A uint16-length block of typed entries (an extension block) in one call: for each entry, its
+        uint16 type, then a uint16-length block of what `entry.push_body(self)` pushes. The type is the
+        class constant `entry.TYPE` (trusted to fit), or where that is None the entry's own `type`
+        (checked as push_uint16 would). The bytes and errors of reserve_length, push_typed_block per
+        entry and fill_length; the encoder's innermost loop, hence one call, and an entry's type and
+        length written by one pack once its body is known."""
+        out = self._out
+        block_start = len(out)
+        out += b"\x00\x00"
+        for entry in entries:
+            entry_type = entry.TYPE
+            if entry_type is None:
+                entry_type = entry.type
+                try:
+                    entry_type.to_bytes(2, "big")
+                except OverflowError:
+                    raise UsageError(f"{entry_type!r} does not fit uint16") from None
+            start = len(out)
+            out += b"\x00\x00\x00\x00"
+            entry.push_body(self)
+            length = len(out) - start - 4
+            if length > 0xFFFF:
+                raise UsageError(f"vector of {length} bytes does not fit a 2-byte length prefix")
+            _pack_uint16_pair_into(out, start, entry_type, length)
+        length = len(out) - block_start - 2
+        if length > 0xFFFF:
+            raise UsageError(f"vector of {length} bytes does not fit a 2-byte length prefix")
+        _pack_uint16_into(out, block_start, length)
+
+    def prefixed_data(self, prefix: bytes) -> bytes:
+        """`prefix` followed by the bytes pushed so far, in one copy (a message behind its header)."""
+        return prefix + self._out
 
     def push_list(self, length_size: int, push_item: Callable[["Buffer", T], None], items: Iterable[T]) -> None:
         with self.push_block(length_size):

@@ -12,6 +12,7 @@ wrong message); deciding what is legal is the state machine's job.
 from __future__ import annotations
 
 import enum
+import struct
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Iterable, Optional, TypeVar, Union
 
@@ -31,6 +32,9 @@ class ExtensionContext(enum.Enum):
     CERTIFICATE_REQUEST = "certificate_request"
     NEW_SESSION_TICKET = "new_session_ticket"
     SERVER_HELLO_TLS12 = "server_hello_tls12"   # a ServerHello that does not select TLS 1.3
+
+
+_HOST_NAME_LIST_HEAD = struct.Struct(">HBH")     # ServerName: list length, name type, name length
 
 
 def _expect_empty(length: int, name: str) -> None:
@@ -55,24 +59,36 @@ class ServerName:
             name = self.host_name.encode("ascii")
         except UnicodeEncodeError:
             raise UsageError(f"host name {self.host_name!r} is not ASCII: give its IDNA A-label form") from None
-        # The one-name list, without a context manager (every ClientHello has it): its length, the type, the name.
-        buf.push_uint16(len(name) + 3)
-        buf.push_uint8(self.HOST_NAME)
-        buf.push_opaque(2, name)
+        # The one-name list in one push (every ClientHello has it): its length, the type, the name's length, the name.
+        size = len(name)
+        if size > 0xFFFF - 3:
+            raise UsageError(f"{size + 3!r} does not fit uint16")
+        buf.push_bytes(_HOST_NAME_LIST_HEAD.pack(size + 3, self.HOST_NAME, size) + name)
 
     @classmethod
     def pull_body(cls, buf: Buffer, length: int) -> "ServerName":
         if length == 0:
             return cls(None)
-        # Several names are forbidden (RFC 6066 section 3) but parseable: keep the first host_name.
-        names = buf.pull_list(2, lambda b: (b.pull_uint8(), b.pull_opaque(2)))
-        host_names = [name for name_type, name in names if name_type == cls.HOST_NAME]
-        if not host_names:
-            raise DecodeError("server_name list holds no host_name")
+        body = buf.pull_bytes(length)
+        # The usual body, one host_name filling the list, read straight from the bytes: the
+        # list's length, the name type, the name's length, the name.
+        if length >= 5 and body[2] == cls.HOST_NAME and (body[0] << 8 | body[1]) == length - 2 \
+                and (body[3] << 8 | body[4]) == length - 5:
+            name = body[5:]
+        else:
+            # Anything else (several names, other types, a malformed list) through the generic reader,
+            # for its errors. Several names are forbidden (RFC 6066 section 3) but parseable: keep the
+            # first host_name.
+            buf.seek(buf.tell() - length)
+            names = buf.pull_list(2, lambda b: (b.pull_uint8(), b.pull_opaque(2)))
+            host_names = [name for name_type, name in names if name_type == cls.HOST_NAME]
+            if not host_names:
+                raise DecodeError("server_name list holds no host_name")
+            name = host_names[0]
         try:
-            return cls(host_names[0].decode("ascii"))
+            return cls(name.decode("ascii"))
         except UnicodeDecodeError:
-            raise DecodeError(f"server_name host_name is not ASCII: {host_names[0][:64]!r}") from None
+            raise DecodeError(f"server_name host_name is not ASCII: {name[:64]!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +151,10 @@ class ALPN:
     protocols: tuple[bytes, ...]
 
     def push_body(self, buf: Buffer) -> None:
-        with buf.push_block(2):
-            for protocol in self.protocols:
-                buf.push_opaque(1, protocol)
+        start = buf.reserve_length(2)            # push_block without a context manager, as everywhere in the codec
+        for protocol in self.protocols:
+            buf.push_opaque(1, protocol)
+        buf.fill_length(start, 2)
 
     @classmethod
     def pull_body(cls, buf: Buffer, length: int) -> "ALPN":
@@ -246,9 +263,10 @@ class CertificateAuthorities:
     authorities: tuple[bytes, ...]
 
     def push_body(self, buf: Buffer) -> None:
-        with buf.push_block(2):
-            for name in self.authorities:
-                buf.push_opaque(2, name)
+        start = buf.reserve_length(2)
+        for name in self.authorities:
+            buf.push_opaque(2, name)
+        buf.fill_length(start, 2)
 
     @classmethod
     def pull_body(cls, buf: Buffer, length: int) -> "CertificateAuthorities":
@@ -401,12 +419,15 @@ class PreSharedKeyClientHello:
         return 2 + sum(1 + len(binder) for binder in self.binders)
 
     def push_body(self, buf: Buffer) -> None:
-        with buf.push_block(2):
-            for identity in self.identities:
-                identity.push(buf)
-        with buf.push_block(2):
-            for binder in self.binders:
-                buf.push_opaque(1, binder)
+        # push_block without a context manager: every resumption's ClientHello is encoded twice.
+        start = buf.reserve_length(2)
+        for identity in self.identities:
+            identity.push(buf)
+        buf.fill_length(start, 2)
+        start = buf.reserve_length(2)
+        for binder in self.binders:
+            buf.push_opaque(1, binder)
+        buf.fill_length(start, 2)
 
     @classmethod
     def pull_body(cls, buf: Buffer, length: int) -> "PreSharedKeyClientHello":
@@ -514,7 +535,8 @@ del _cls
 
 def extension_type(ext: Extension) -> int:
     """The wire type of an extension object."""
-    return ext.type if ext.TYPE is None else ext.TYPE
+    wire_type = ext.TYPE
+    return ext.type if wire_type is None else wire_type
 
 
 def push_extension(buf: Buffer, ext: Extension) -> None:
@@ -530,11 +552,7 @@ def encode_extension(ext: Extension) -> bytes:
 
 def push_extensions(buf: Buffer, extensions: Iterable[Extension]) -> None:
     """The 2-byte length-prefixed extension block."""
-    start = buf.reserve_length(2)
-    push_typed_block = buf.push_typed_block
-    for ext in extensions:               # push_extension, inlined: one call per extension
-        push_typed_block(ext.type if ext.TYPE is None else ext.TYPE, ext.push_body)
-    buf.fill_length(start, 2)
+    buf.push_typed_blocks(extensions)
 
 
 def encode_extensions(extensions: Iterable[Extension]) -> bytes:
@@ -545,20 +563,7 @@ def encode_extensions(extensions: Iterable[Extension]) -> bytes:
 
 def decode_extensions(buf: Buffer, context: ExtensionContext) -> tuple[Extension, ...]:
     """Read the 2-byte length-prefixed extension block, in wire order."""
-    parsers = _PARSERS_IN.get(getattr(context, "_value_", None), _PARSERS)
-    block_length, outer_end = buf.enter_block(2)      # pull_block without a context manager: a hot path
-    if not block_length:
-        buf.leave_block(outer_end)
-        return ()                  # most Certificate entries, many EncryptedExtensions: no walk at all
-    extensions = []
-    for ext_type, length in buf.typed_blocks():
-        parser = parsers.get(ext_type)
-        if parser is None:
-            extensions.append(UnknownExtension(ext_type, buf.pull_bytes(length)))
-        else:
-            extensions.append(parser(buf, length))
-    buf.leave_block(outer_end)
-    return tuple(extensions)
+    return buf.pull_typed_blocks(_PARSERS_IN.get(getattr(context, "_value_", None), _PARSERS), UnknownExtension)
 
 
 def peek_extension_body(buf: Buffer, ext_type: int) -> Optional[bytes]:
