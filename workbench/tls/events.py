@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import MISSING, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 from .enums import (AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, KeyUpdateType, NamedGroup,
                     ProtocolVersion, PskKeyExchangeMode, SignatureScheme, name_of)
+from .frozen import fast_frozen_init
 
 # Field names whose integer values are code points: to_dict() shows them by name.
 _CODE_POINT_FIELDS: dict[str, type[enum.IntEnum]] = {
@@ -74,32 +75,6 @@ def to_jsonable(value: Any, field_name: str | None = None) -> Any:
             out[f.name] = to_jsonable(getattr(value, f.name), f.name)
         return out
     return repr(value)
-
-
-def _fast_init(cls: type) -> type:
-    """Give a frozen slotted dataclass an __init__ that stores through the slot descriptors.
-
-    The generated frozen __init__ goes through object.__setattr__ for every field, which is
-    about twice as slow; events are made for every record, so this is on the bulk data path.
-    Instances stay frozen: assignment after construction still raises FrozenInstanceError.
-    """
-    fields = dataclasses.fields(cls)
-    namespace: dict[str, Any] = {}
-    params, body = [], []
-    for f in fields:
-        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
-        if f.default is not MISSING:
-            namespace[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-        else:
-            params.append(f.name)
-        body.append(f"    _set_{f.name}(self, {f.name})")
-    source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
-    exec(source, namespace)
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init
-    return cls
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,7 +436,8 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     EarlyDataAccepted, EarlyDataRejected,
 )
 
+# The dataclass events get the faster frozen __init__ of frozen.py, as the codec objects do.
 for _cls in ALL_EVENT_TYPES:
     if not issubclass(_cls, _TupleEvent):
-        _fast_init(_cls)
+        fast_frozen_init(_cls)
 del _cls
