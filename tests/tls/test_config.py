@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.tls import ClientConfig, ServerConfig
-from workbench.tls.enums import NamedGroup
+from workbench.tls.enums import AlertDescription, NamedGroup
 from workbench.tls.errors import UsageError
 
 from . import certs
@@ -154,3 +154,28 @@ def test_computable_groups_follow_supported_groups():
     assert config.computable_groups == (NamedGroup.SECP384R1,)
     config.supported_groups = [NamedGroup.SECP256R1]          # not a tuple: computed, not kept
     assert config.computable_groups == (NamedGroup.SECP256R1,)
+
+
+def test_draw_random_checks_what_the_rng_returns():
+    from workbench.tls.config import draw_random
+    drawn = bytes(range(32))
+    assert draw_random(client(rng=lambda n: drawn[:n]), 32, "ClientHello.random") is drawn
+    assert draw_random(client(rng=lambda n: bytearray(n)), 4, "x") == bytes(4)
+    for bad, said in ((lambda n: bytes(n - 1), "31 bytes"), (lambda n: 7, "7")):
+        with pytest.raises(UsageError, match=f"rng returned {said} for ClientHello.random, expected 32 bytes"):
+            draw_random(client(rng=bad), 32, "ClientHello.random")
+
+
+def test_a_bad_rng_is_named_on_both_sides():
+    from workbench.tls import Connection
+    from workbench.tls.errors import ProtocolError
+    short = lambda n: bytes(n - 1)          # noqa: E731
+    with pytest.raises(UsageError, match="rng returned 31 bytes for ClientHello.random"):
+        Connection(client(rng=short)).start_handshake()        # before any byte is sent
+    peer = Connection(client())
+    peer.start_handshake()
+    ours = Connection(server(rng=short))
+    # Inside receive_data() it ends the handshake with internal_error, and says why.
+    with pytest.raises(ProtocolError, match="rng returned 31 bytes for ServerHello.random") as raised:
+        ours.receive_data(peer.data_to_send())
+    assert raised.value.alert == AlertDescription.internal_error

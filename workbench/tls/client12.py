@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import resumption12, signatures
 from .cipher_suites import CIPHER_SUITES, CipherSuiteInfo
-from .config import ClientConfig, suites_of_version
+from .config import ClientConfig, draw_random, suites_of_version
 from .enums import AlertDescription, HandshakeType, NamedGroup, name_of
 from .errors import (BadCertificate, DecodeError, HandshakeFailure, IllegalParameter, ProtocolError,
                      ProtocolVersionError)
@@ -29,7 +29,7 @@ from .events import HelloRequestReceived, RenegotiationFinished, RenegotiationSt
 from .extensions import (ALPN, ECPointFormats, ExtendedMasterSecret, RenegotiationInfo, ServerName, SessionTicket,
                          SignatureAlgorithms, SupportedGroups, extension_type)
 from .handshake12 import (ALLOWED_IN_SERVER_HELLO12, TLS12, Keys12, Session12, State12, certificate_type,
-                          check_downgrade_sentinel, check_point_formats, choose_scheme12, derive_master_secret, draw,
+                          check_downgrade_sentinel, check_point_formats, choose_scheme12, derive_master_secret,
                           epoch_name, key_authentication, make_keys, receive_change_cipher_spec, receive_finished,
                           resumed_master_secret, scheme_name, send_finished, ske_signed_content)
 from .handshake13 import (check_alpn_choice, check_response_extensions, check_server_name_ack,
@@ -108,7 +108,7 @@ def start(conn: "Connection") -> State12:
     config: ClientConfig = conn.config
     hs = ClientHandshake12(config, RenegotiationContext())
     conn.handshake = hs
-    hs.random = draw(config, 32, "ClientHello.random")
+    hs.random = draw_random(config, 32, "ClientHello.random")
     conn.client_random = hs.random
     hs.offered_ticket = resumption12.prepare_offer(conn, hs)     # a session from session data, if any
     hs.transcript.update(conn.send_handshake_message(build_client_hello(hs)))
@@ -144,7 +144,7 @@ def start_renegotiation(conn: "Connection", initiator: str, abbreviated: bool, s
     renegotiation = Renegotiation(initiator, context.handshakes, session is not None, previous, state,
                                   conn.client_random)
     hs = ClientHandshake12(config, context, renegotiation)
-    hs.random = draw(config, 32, "ClientHello.random")
+    hs.random = draw_random(config, 32, "ClientHello.random")
     if session is not None:
         hs.offered_ticket = resumption12.offer_in_renegotiation(hs, session)
     conn.handshake = hs

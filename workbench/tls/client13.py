@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import client12, client_resumption, key_update
 from .cipher_suites import suite_info
-from .config import ClientConfig, suites_of_version
+from .config import ClientConfig, draw_random, suites_of_version
 from .enums import ExtensionType, HandshakeType, NamedGroup, name_of
 from .errors import (DecodeError, HandshakeFailure, IllegalParameter, MissingExtension, ProtocolVersionError,
-                     UnexpectedMessage, UsageError)
+                     UnexpectedMessage)
 from .events import HelloRetryRequested
 from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
                          KeyShareServerHello, Padding, PskKeyExchangeModes, RecordSizeLimit, RenegotiationInfo,
@@ -60,16 +60,6 @@ class ClientHandshake:
         self.retry_suite: int | None = None
         self.retry_group: int | None = None
         self.psk_offer: client_resumption.PskOffer | None = None     # the session offered for resumption
-
-
-def _draw(config: ClientConfig, n: int, what: str) -> bytes:
-    value = config.rng(n)
-    if type(value) is bytes and len(value) == n:
-        return value                    # what os.urandom gives: no copy
-    if not isinstance(value, (bytes, bytearray)) or len(value) != n:
-        raise UsageError(f"rng returned {len(value) if hasattr(value, '__len__') else value!r} bytes for {what}, "
-                         f"expected {n}")
-    return bytes(value)
 
 
 def build_client_hello(config: ClientConfig, hs: ClientHandshake, cookie: bytes | None = None) -> ClientHello:
@@ -120,10 +110,10 @@ def start(conn: "Connection") -> HandshakeState:
     config: ClientConfig = conn.config
     hs = ClientHandshake(config)
     conn.handshake = hs
-    hs.random = _draw(config, 32, "ClientHello.random")
+    hs.random = draw_random(config, 32, "ClientHello.random")
     hs.key_shares = {group: KeyShare.generate(group, config.rng) for group in config.key_share_groups}
     if config.compatibility_mode:
-        hs.session_id = _draw(config, 32, "legacy_session_id")
+        hs.session_id = draw_random(config, 32, "legacy_session_id")
     conn.client_random = hs.random
     hs.psk_offer = client_resumption.prepare_offer(conn)
     hello = build_client_hello(config, hs)

@@ -341,6 +341,18 @@ class ServerConfig:
         return computable
 
 
+def draw_random(config: ClientConfig | ServerConfig, n: int, what: str) -> bytes:
+    """n bytes from the config's rng, checked: a bad rng is the caller's mistake, named with `what`
+    (ClientHello.random, a key share, ...)."""
+    value = config.rng(n)
+    if type(value) is bytes and len(value) == n:
+        return value                    # what os.urandom gives: no copy
+    if not isinstance(value, (bytes, bytearray)) or len(value) != n:
+        size = f"{len(value)} bytes" if hasattr(value, "__len__") else repr(value)
+        raise UsageError(f"rng returned {size} for {what}, expected {n} bytes")
+    return bytes(value)
+
+
 def suites_of_version(cipher_suites: Sequence[int], version: int) -> tuple[int, ...]:
     """The suites of one protocol version, in the order given (a config may list 1.3 and 1.2 suites)."""
     if type(cipher_suites) is not tuple:

@@ -25,7 +25,7 @@ from .cipher_suites import CIPHER_SUITES, CipherSuiteInfo
 from .config import Credential, suites_of_version
 from .enums import (AlertDescription, CipherSuite, ExtensionType, HandshakeType, ProtocolVersion, SignatureScheme,
                     name_of)
-from .errors import DecodeError, IllegalParameter, ProtocolError, ProtocolVersionError, UnexpectedMessage, UsageError
+from .errors import DecodeError, IllegalParameter, ProtocolError, ProtocolVersionError, UnexpectedMessage
 from .extensions import (ECPointFormats, ExtendedMasterSecret, RenegotiationInfo, SupportedVersionsClientHello,
                          SupportedVersionsServerHello, extension_type)
 from .handshake13 import HandshakeState, check_peer_finished
@@ -290,13 +290,6 @@ def receive_finished(hs: Any, fin: Any, raw: bytes, *, from_client: bool) -> byt
     check_peer_finished(verify_data(hs.suite, hs.master_secret, from_client, hs.transcript.digest()), fin, who)
     hs.transcript.update(raw)
     return fin.verify_data
-
-
-def draw(config: Any, n: int, what: str) -> bytes:
-    value = config.rng(n)
-    if not isinstance(value, (bytes, bytearray)) or len(value) != n:
-        raise UsageError(f"rng returned a wrong value for {what}: expected {n} bytes")
-    return bytes(value)
 
 
 

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import resumption12, signatures
 from .cipher_suites import CipherSuiteInfo
-from .config import Credential, ServerConfig, suites_of_version
+from .config import Credential, ServerConfig, draw_random, suites_of_version
 from .enums import HandshakeType, NamedGroup, name_of
 from .errors import HandshakeFailure, IllegalParameter, MissingExtension
 from .events import RenegotiationFinished, RenegotiationStarted
 from .extensions import (ALPN, ECPointFormats, ExtendedMasterSecret, RenegotiationInfo, ServerName, SessionTicket,
                          SignatureAlgorithms, SupportedGroups)
 from .handshake12 import (TLS12, TLS13, UNCOMPRESSED_POINTS, Keys12, Session12, State12, check_point_formats,
-                          choose_suite12, derive_master_secret, draw, epoch_name, make_keys, receive_change_cipher_spec,
+                          choose_suite12, derive_master_secret, epoch_name, make_keys, receive_change_cipher_spec,
                           receive_finished, resumed_master_secret, scheme_name, send_finished, server_random12,
                           ske_signed_content)
 from .handshake13 import check_no_duplicates, choose_alpn, peer_public_key
@@ -214,12 +214,12 @@ def _respond(conn, hs: ServerHandshake12, ch, raw) -> State12:
     transcript = hs.transcript = Transcript(suite.hash, keep_messages=True)
     transcript.update(raw)
     hs.client_random = ch.random
-    hs.server_random = server_random12(draw(config, 32, "ServerHello.random"), TLS13 in config.versions)
+    hs.server_random = server_random12(draw_random(config, 32, "ServerHello.random"), TLS13 in config.versions)
     if offer.session is not None:
         hs.session_id = offer.session.session_id
         hs.resumed = True
     else:
-        hs.session_id = draw(config, _SESSION_ID_LENGTH, "the session ID")
+        hs.session_id = draw_random(config, _SESSION_ID_LENGTH, "the session ID")
     transcript.update(conn.send_handshake_message(_server_hello(hs, offer)))
     if hs.renegotiation is None:
         negotiated = conn.negotiated

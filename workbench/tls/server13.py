@@ -21,10 +21,9 @@ from typing import Any
 
 from . import key_update, server12, server_resumption
 from .cipher_suites import CipherSuiteInfo, suite_info
-from .config import Credential, ServerConfig, suites_of_version
+from .config import Credential, ServerConfig, draw_random, suites_of_version
 from .enums import HandshakeType, NamedGroup, PskKeyExchangeMode, SignatureScheme, name_of
-from .errors import (CertificateRequired, HandshakeFailure, IllegalParameter, MissingExtension, ProtocolVersionError,
-                     UsageError)
+from .errors import (CertificateRequired, HandshakeFailure, IllegalParameter, MissingExtension, ProtocolVersionError)
 from .events import HelloRetryRequested
 from .extensions import (ALPN, Cookie, EarlyData, KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest,
                          KeyShareServerHello, PreSharedKeyClientHello, PreSharedKeyServerHello, RecordSizeLimit,
@@ -71,15 +70,6 @@ class ServerHandshake:
         self.client_ap = b""
         self.requested_certificate = False
         self.resumption: server_resumption.AcceptedPsk | None = None     # the PSK resumed with
-
-
-def _draw(config: ServerConfig, n: int, what: str) -> bytes:
-    value = config.rng(n)
-    if type(value) is bytes and len(value) == n:
-        return value                    # what os.urandom gives: no copy
-    if not isinstance(value, (bytes, bytearray)) or len(value) != n:
-        raise UsageError(f"rng returned a wrong value for {what}: expected {n} bytes")
-    return bytes(value)
 
 
 def _names(enum_cls, values) -> str:
@@ -208,7 +198,7 @@ class ExpectClientHello(HandshakeState):
         cookie = None
         if config.hello_retry_cookie:
             # A stateful server only needs the echo to match; binding it to ClientHello1 makes it unforgeable.
-            key = _draw(config, 32, "the HelloRetryRequest cookie key")
+            key = draw_random(config, 32, "the HelloRetryRequest cookie key")
             cookie = hmac.new(key, transcript.digest(), hashlib.sha256).digest()
         transcript.restart_after_hello_retry()
         extensions: list[Any] = [KeyShareHelloRetryRequest(offer.group)]
@@ -281,7 +271,7 @@ def _respond(conn, hs: ServerHandshake, offer: ClientOffer) -> HandshakeState:
     suite = hs.suite = offer.suite
     transcript = hs.transcript
     resumed = hs.resumption
-    server_random = _draw(config, 32, "ServerHello.random")
+    server_random = draw_random(config, 32, "ServerHello.random")
     extensions: list[Any] = []
     if resumed is not None:
         extensions.append(PreSharedKeyServerHello(resumed.index))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import psk as psk_math
 from .cipher_suites import CIPHER_SUITES
 from .client_resumption import resumption_master_secret
+from .config import draw_random
 from .early_data import ServerEarlyData, freshness_problem
 from .enums import PskKeyExchangeMode
 from .errors import DecryptError, IllegalParameter, MissingExtension, UsageError
@@ -42,13 +43,6 @@ class AcceptedPsk:
     mode: int
     schedule: KeySchedule            # early secret from the PSK; the handshake goes on with it
     early_data: bool = False
-
-
-def _draw(config: Any, n: int, what: str) -> bytes:
-    value = config.rng(n)
-    if not isinstance(value, (bytes, bytearray)) or len(value) != n:
-        raise UsageError(f"rng returned a wrong value for {what}: expected {n} bytes")
-    return bytes(value)
 
 
 def _reject_early_data(conn: "Connection", reason: str) -> None:
@@ -213,7 +207,7 @@ def _issue(conn: "Connection", hs: Any) -> bytes:
     config = conn.config
     state = conn.session_state
     nonce = state.next_ticket_nonce()
-    age_add = int.from_bytes(_draw(config, 4, "ticket_age_add"), "big")
+    age_add = int.from_bytes(draw_random(config, 4, "ticket_age_add"), "big")
     suite = hs.suite
     secret = psk_math.ticket_psk(suite.hash, resumption_master_secret(hs.key_schedule), nonce)
     now = config.clock()
