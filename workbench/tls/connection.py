@@ -43,7 +43,6 @@ _ALERT = int(ContentType.ALERT)
 _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
-_nothing_more = type(None)      # called with no argument, returns None: the end of a read that held one record
 _new_event = tuple.__new__      # the events made per record and many times per handshake (events._TupleEvent)
 _WARNING = int(AlertLevel.WARNING)
 _FATAL = int(AlertLevel.FATAL)
@@ -160,20 +159,14 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
             return          # RFC 8446 6.1: data after close_notify is ignored
         try:
             framer = self._framer
-            raw = framer.whole_record(data)
-            if raw is None:
+            pop_raw = framer.pop_raw
+            single = framer.whole_record(data)      # `data` is exactly one record: the framer holds nothing
+            if single is None:
                 framer.feed(data)
-                pop_raw = framer.pop_raw
-            else:
-                pop_raw = _nothing_more     # `data` was that one record: the framer holds nothing
+            raw = single if single is not None else pop_raw()
             events = self._events
-            while not self._received_close:
-                if raw is None:
-                    raw = pop_raw()
-                    if raw is None:
-                        break
+            while raw is not None:
                 header, fragment = raw
-                raw = None
                 if header[0] == _APPLICATION_DATA and self._application_fast_path:
                     # The bulk path: no Record object, no copy of the fragment; decrypt, and
                     # application data goes straight out as an event (built by tuple.__new__: see
@@ -189,6 +182,9 @@ class Connection(SessionAPI, PostHandshakeAPI, TLS12RecordLayer):
                         self._handle_inner(inner_type, content, read.epoch)
                 else:
                     self._handle_record(record_of(header, fragment))
+                if single is not None or self._received_close:
+                    break               # nothing more in this read, or nothing more is read after close
+                raw = pop_raw()
             if self._pending_handshake:
                 self._flush_handshake()
             if self.key_updates.pending is not _NO_KEY_UPDATE or self._pending_renegotiation is not None:
