@@ -102,9 +102,7 @@ class LabelExpander:
 
     def hmac(self, data: bytes) -> bytes:
         """HMAC(secret, data): HKDF-Extract with this secret as the salt."""
-        mac = self._keyed.copy()
-        mac.update(data)
-        return mac.finalize()
+        return _mac(self._keyed, data)
 
     def expand(self, label: bytes, context: bytes, length: int) -> bytes:
         if length > self._digest_size:
